@@ -1,0 +1,3 @@
+"""hotfolder: a shared folder that renders karaoke projects to videos."""
+
+__version__ = "0.1.0"
