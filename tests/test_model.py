@@ -43,3 +43,15 @@ def test_decode_bytes_boms_and_fallback():
     assert decode_bytes("é".encode("utf-16"))[0] == "é"
     assert decode_bytes(b"\xef\xbb\xbfhi")[0] == "hi"
     assert decode_bytes("é".encode("cp1252")) == ("é", "cp1252")
+
+
+def test_atomic_json_replaces_and_leaves_no_temp(tmp_path):
+    import json
+
+    from hotfolder.atomic import write_json_atomic
+
+    target = tmp_path / "status.json"
+    write_json_atomic(target, {"a": 1})
+    write_json_atomic(target, {"a": 2})
+    assert json.loads(target.read_text()) == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]
