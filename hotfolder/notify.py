@@ -1,0 +1,659 @@
+"""Notifications through apprise: job done/failed/cancelled, batch finished, daemon trouble.
+
+Functional core: `parse_notify_config`, `mask_url`, and the message builders (`job_message`,
+`batch_message`, `error_message`) are plain data in, plain data out.
+Imperative shell: `Notifier` queues messages and a background thread delivers them, with
+retries, back-off and a time-out per attempt, so a slow or dead endpoint never holds up a render.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import quote, unquote, urlsplit
+
+import apprise
+
+log = logging.getLogger(__name__)
+
+EVENTS: tuple[str, ...] = ("job_done", "job_failed", "job_cancelled", "batch_done", "daemon_error")
+DEFAULT_EVENTS: frozenset[str] = frozenset({"job_failed", "batch_done"})
+JOB_EVENTS: frozenset[str] = frozenset({"job_done", "job_failed", "job_cancelled"})
+
+# Query keys whose values are harmless to show; every other query value is masked.
+_SAFE_QUERY_KEYS = frozenset({
+    "method", "format", "overflow", "priority", "mode", "cto", "rto", "verify", "image",
+    "tags", "tag", "smtp", "port", "from", "to", "name", "user", "channel", "topic",
+})
+_MASK = "****"
+
+
+# ---------------------------------------------------------------- configuration
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    urls: tuple[str, ...] = ()
+    config: str | None = None          # apprise YAML/TEXT configuration file (or URL)
+    tags: tuple[str, ...] = ()         # select services of `config` by tag (OR); empty = all
+    events: frozenset[str] = DEFAULT_EVENTS
+    attach_poster: bool = True
+    timeout: float = 10.0              # seconds for one delivery attempt to one target
+    attempts: int = 3                  # tries per target before the message is dropped
+    backoff: tuple[float, ...] = (1.0, 4.0)  # waits between tries (last one repeats)
+    queue_size: int = 100              # messages waiting; the oldest is dropped when full
+
+    @property
+    def has_targets(self) -> bool:
+        return bool(self.urls or self.config)
+
+
+_KEYS = ("urls", "config", "tags", "events", "attach_poster", "timeout", "attempts", "backoff", "queue_size")
+
+
+def _str_list(value: Any, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ValueError(f"{key}: expected a string or a list of strings")
+
+
+def _number(value: Any, key: str, *, minimum: float, integer: bool = False) -> float:
+    ok_type = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, ok_type) or value < minimum:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{key}: expected {kind} >= {minimum}, got {value!r}")
+    return value
+
+
+def parse_notify_config(raw: Mapping[str, Any] | None, where: str = "notify",
+                        base_dir: Path | None = None) -> NotifyConfig:
+    """Validate the `notify:` block of the config file. Errors are ValueError naming the key
+    (`where` is its prefix, e.g. "hotfolder.yaml: notify"). A relative `config` path is taken
+    relative to `base_dir` (the config file's folder) when given."""
+    if raw is None:
+        return NotifyConfig()
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    for key in raw:
+        if key not in _KEYS:
+            raise ValueError(f"{where}.{key}: unknown key (known: {', '.join(_KEYS)})")
+    urls = _str_list(raw.get("urls"), f"{where}.urls")
+    for i, url in enumerate(urls):
+        if _instantiate(url) is None:
+            raise ValueError(f"{where}.urls[{i}]: not a URL apprise understands: {mask_url(url)}")
+    config = raw.get("config")
+    if config is not None:
+        if not isinstance(config, str) or not config.strip():
+            raise ValueError(f"{where}.config: expected a path to an apprise configuration file")
+        if "://" not in config:
+            path = Path(config).expanduser()
+            if not path.is_absolute() and base_dir is not None:
+                path = Path(base_dir) / path
+            if not path.is_file():
+                raise ValueError(f"{where}.config: file not found: {path}")
+            config = str(path)
+    tags = _str_list(raw.get("tags"), f"{where}.tags")
+    events: frozenset[str] = DEFAULT_EVENTS
+    if "events" in raw:
+        names = _str_list(raw["events"], f"{where}.events")
+        for name in names:
+            if name not in EVENTS:
+                raise ValueError(f"{where}.events: unknown event {name!r} (known: {', '.join(EVENTS)})")
+        events = frozenset(names)
+    attach = raw.get("attach_poster", True)
+    if not isinstance(attach, bool):
+        raise ValueError(f"{where}.attach_poster: expected true or false")
+    timeout = float(_number(raw.get("timeout", 10.0), f"{where}.timeout", minimum=0.1))
+    attempts = int(_number(raw.get("attempts", 3), f"{where}.attempts", minimum=1, integer=True))
+    backoff_raw = raw.get("backoff", [1.0, 4.0])
+    if isinstance(backoff_raw, (int, float)) and not isinstance(backoff_raw, bool):
+        backoff_raw = [backoff_raw]
+    if not isinstance(backoff_raw, (list, tuple)):
+        raise ValueError(f"{where}.backoff: expected a list of seconds")
+    backoff = tuple(float(_number(v, f"{where}.backoff[{i}]", minimum=0)) for i, v in enumerate(backoff_raw))
+    queue_size = int(_number(raw.get("queue_size", 100), f"{where}.queue_size", minimum=1, integer=True))
+    return NotifyConfig(urls=urls, config=config, tags=tags, events=events, attach_poster=attach,
+                        timeout=timeout, attempts=attempts, backoff=backoff or (0.0,), queue_size=queue_size)
+
+
+# ---------------------------------------------------------------- masking secrets
+
+def _instantiate(url: str) -> Any:
+    """An apprise service for `url`, or None. Apprise warns about bad URLs with the URL in
+    the text, so its logger is silenced for the duration."""
+    alog = logging.getLogger("apprise")
+    old = alog.disabled
+    alog.disabled = True
+    try:
+        return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    except Exception:  # noqa: BLE001 - a URL apprise cannot parse is simply not a target
+        return None
+    finally:
+        alog.disabled = old
+
+
+def _mask_token(token: str) -> str:
+    return token[0] + "..." + token[-1] if len(token) >= 8 else _MASK
+
+
+def _mask_parts(url: str) -> tuple[str, set[str]]:
+    """(masked url, secrets found in it)."""
+    secrets: set[str] = set()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>", {url}
+    if parts.password:
+        secrets.add(unquote(parts.password))
+    query: list[str] = []
+    # Split by hand: apprise reads "+" literally (json://…?+X-Header=v), parse_qsl would not.
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = (unquote(x) for x in pair.partition("="))
+        if key.lower() in _SAFE_QUERY_KEYS or not value:
+            query.append(f"{quote(key, safe='+-:')}={quote(value, safe='@,.:')}")
+        else:
+            secrets.add(value)
+            query.append(f"{quote(key, safe='+-:')}={_MASK}")
+    service = _instantiate(url)
+    base = None
+    if service is not None:
+        try:
+            private = urlsplit(service.url(privacy=True))
+            base = f"{private.scheme}://{private.netloc}{private.path}"
+            shown = unquote(base)
+            # Whatever apprise hid in the host or path (tokens, keys) is a secret too.
+            host = parts.netloc.rpartition("@")[2].split(":")[0]  # .hostname would lowercase it
+            for piece in [host, *parts.path.split("/")]:
+                piece = unquote(piece)
+                if len(piece) >= 4 and piece not in shown:
+                    secrets.add(piece)
+        except Exception:  # noqa: BLE001 - fall back to the generic masking below
+            base = None
+    if base is None:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        if parts.username:
+            netloc = f"{parts.username}{':' + _MASK if parts.password else ''}@{netloc}"
+        segments = []
+        for seg in parts.path.split("/"):
+            # Long opaque path pieces are how most services carry tokens.
+            if len(seg) >= 16:
+                secrets.add(unquote(seg))
+                seg = _mask_token(seg)
+            segments.append(seg)
+        base = f"{parts.scheme}://{netloc}{'/'.join(segments)}"
+    masked = base + ("?" + "&".join(query) if query else "")
+    return masked, {s for s in secrets if len(s) >= 3}
+
+
+def mask_url(url: str) -> str:
+    """`url` with passwords, tokens and query secrets hidden; scheme and host stay readable.
+    Never raises."""
+    try:
+        return _mask_parts(url)[0]
+    except Exception:  # noqa: BLE001 - masking must never be the thing that fails
+        return "<URL hidden>"
+
+
+def url_secrets(url: str) -> set[str]:
+    """The secret substrings of `url` (what `mask_url` hides)."""
+    try:
+        return _mask_parts(url)[1]
+    except Exception:  # noqa: BLE001
+        return {url}
+
+
+class _Redactor(logging.Filter):
+    """Replaces known secrets in log records of libraries we do not control (apprise, urllib3
+    log request URLs at debug level)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+        self.lock = threading.Lock()
+
+    def add(self, secrets: Iterable[str]) -> None:
+        with self.lock:
+            self.secrets |= {s for s in secrets if s}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self.lock:
+            secrets = sorted(self.secrets, key=len, reverse=True)
+        if not secrets:
+            return True
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001
+            return True
+        redacted = text
+        for s in secrets:
+            redacted = redacted.replace(s, _MASK)
+            encoded = quote(s, safe="")
+            if encoded != s:
+                redacted = redacted.replace(encoded, _MASK)
+        if redacted != text:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_REDACTOR = _Redactor()
+_REDACTED_LOGGERS = ("apprise", "urllib3", "urllib3.connectionpool", "urllib3.connection",
+                     "urllib3.util.retry", "requests")
+
+
+def _install_redactor(secrets: Iterable[str]) -> None:
+    _REDACTOR.add(secrets)
+    for name in _REDACTED_LOGGERS:
+        lg = logging.getLogger(name)
+        if _REDACTOR not in lg.filters:
+            lg.addFilter(_REDACTOR)
+    for handler in logging.getLogger().handlers:
+        if _REDACTOR not in handler.filters:
+            handler.addFilter(_REDACTOR)
+
+
+# ---------------------------------------------------------------- messages (pure)
+
+@dataclass(frozen=True)
+class Message:
+    event: str
+    title: str
+    body: str                       # markdown
+    notify_type: str = apprise.NotifyType.INFO
+    attach: Path | None = None      # poster frame, when it exists
+
+
+def format_duration(seconds: float | None) -> str:
+    """125.4 -> '2m 05s'; 3725 -> '1h 02m 05s'; 42 -> '42s'."""
+    if seconds is None:
+        return "?"
+    total = int(round(max(0.0, float(seconds))))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    if h:
+        return f"{h}h {m:02d}m {s:02d}s"
+    if m:
+        return f"{m}m {s:02d}s"
+    return f"{s}s"
+
+
+def _md(text: Any) -> str:
+    """Text from file names made inert for markdown (a name like `*a*_b_` stays literal)."""
+    out = []
+    for ch in str(text):
+        if ch in "\\`*_[]<>|#":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _log_tail(log_value: Any, lines: int = 8) -> str | None:
+    if isinstance(log_value, list):
+        text = "\n".join(str(x) for x in log_value)
+    elif isinstance(log_value, str):
+        text = log_value
+    else:
+        return None
+    tail = [ln for ln in text.strip().splitlines() if ln.strip()][-lines:]
+    return "\n".join(tail) if tail else None
+
+
+def _resolve(path_value: Any, root: Path | None) -> Path | None:
+    if not path_value or not isinstance(path_value, str):
+        return None
+    p = Path(path_value)
+    if not p.is_absolute() and root is not None:
+        p = Path(root) / p
+    return p
+
+
+def job_message(event: str, report: Mapping[str, Any], root: Path | None = None,
+                attach_poster: bool = True) -> Message:
+    """The message for one finished job (event: job_done, job_failed or job_cancelled)."""
+    name = str(report.get("name") or "?")
+    duration = report.get("duration")
+    host, renderer = report.get("host"), report.get("renderer")
+    where = f" on {_md(host)}" if host else ""
+    lines: list[str] = []
+    if event == "job_done":
+        title = f"Done: {name} ({format_duration(duration)})"
+        ntype = apprise.NotifyType.SUCCESS
+        lines.append(f"**{_md(name)}** rendered in {format_duration(duration)}{where}.")
+        if report.get("output"):
+            lines.append(f"Output: {_md(report['output'])}")
+        facts = []
+        if report.get("frames"):
+            facts.append(f"{report['frames']} frames")
+        if renderer:
+            facts.append(f"renderer {_md(renderer)}")
+        if report.get("attempts") and int(report["attempts"]) > 1:
+            facts.append(f"{report['attempts']} attempts")
+        if facts:
+            lines.append(", ".join(facts))
+    elif event == "job_failed":
+        title = f"Failed: {name}"
+        ntype = apprise.NotifyType.FAILURE
+        lines.append(f"**{_md(name)}** failed{where} after {format_duration(duration)}.")
+        lines.append(f"Reason: {_md(report.get('error') or 'unknown')}")
+        if report.get("attempts"):
+            lines.append(f"Attempts: {report['attempts']}")
+        tail = _log_tail(report.get("log"))
+        if tail:
+            lines.append("Last log lines:\n\n```\n" + tail.replace("```", "'''") + "\n```")
+    elif event == "job_cancelled":
+        title = f"Cancelled: {name}"
+        ntype = apprise.NotifyType.WARNING
+        lines.append(f"**{_md(name)}** was cancelled{where}.")
+        if report.get("error"):
+            lines.append(f"Note: {_md(report['error'])}")
+    else:
+        raise ValueError(f"not a job event: {event!r}")
+    poster = _resolve(report.get("poster"), root) if attach_poster else None
+    attach = poster if poster is not None and poster.is_file() else None
+    return Message(event=event, title=title, body="\n\n".join(lines), notify_type=ntype, attach=attach)
+
+
+def _status_of(report: Mapping[str, Any]) -> str:
+    status = str(report.get("status") or "")
+    return {"done": "done", "failed": "failed", "cancelled": "cancelled"}.get(status, status or "unknown")
+
+
+def batch_message(reports: Sequence[Mapping[str, Any]], total_seconds: float,
+                  host: str | None = None, root: Path | None = None) -> Message:
+    """One message for a drained queue: counts in the title, then one line per job."""
+    counts = collections.Counter(_status_of(r) for r in reports)
+    done, failed, cancelled = counts["done"], counts["failed"], counts["cancelled"]
+    title = f"Batch finished: {done} done, {failed} failed"
+    if cancelled:
+        title += f", {cancelled} cancelled"
+    lines = []
+    for r in reports:
+        name = _md(r.get("name") or "?")
+        status = _status_of(r)
+        dur = format_duration(r.get("duration"))
+        if status == "done":
+            out = f" → {_md(r['output'])}" if r.get("output") else ""
+            lines.append(f"- ✅ **{name}** ({dur}){out}")
+        elif status == "failed":
+            lines.append(f"- ❌ **{name}** ({dur}): {_md(r.get('error') or 'unknown reason')}")
+        else:
+            lines.append(f"- ⚠️ **{name}** ({dur}): {status}")
+    head = f"{len(reports)} job{'s' if len(reports) != 1 else ''} in {format_duration(total_seconds)}"
+    if host or root:
+        head += " (" + " ".join(x for x in [_md(host) if host else "", f"{_md(root)}" if root else ""] if x) + ")"
+    body = head + ".\n\n" + "\n".join(lines) + f"\n\nTotal time: {format_duration(total_seconds)}"
+    ntype = apprise.NotifyType.SUCCESS if not failed else apprise.NotifyType.WARNING
+    return Message(event="batch_done", title=title, body=body, notify_type=ntype)
+
+
+def error_message(message: str, host: str | None = None, root: Path | None = None) -> Message:
+    where = " ".join(str(x) for x in (host, root) if x)
+    title = f"hotfolder problem{' on ' + str(host) if host else ''}"
+    body = _md(message) + (f"\n\n({_md(where)})" if where else "")
+    return Message(event="daemon_error", title=title, body=body, notify_type=apprise.NotifyType.FAILURE)
+
+
+# ---------------------------------------------------------------- delivery (shell)
+
+@dataclass
+class Target:
+    """One service to deliver to, wrapped alone in an Apprise object so that markdown is
+    converted for it and its outcome is its own."""
+    masked: str
+    apobj: apprise.Apprise
+
+
+@dataclass
+class Delivery:
+    target: str          # masked URL
+    ok: bool
+    attempts: int
+    error: str | None = None
+
+
+@dataclass
+class _Item:
+    message: Message
+    configured: bool                        # send to the configured targets
+    extra_urls: tuple[str, ...] = ()        # this job's own targets
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+def _target_for(service: Any) -> Target:
+    try:
+        masked = mask_url(service.url())
+        _install_redactor(url_secrets(service.url()))
+    except Exception:  # noqa: BLE001
+        masked = f"{getattr(service, 'service_name', 'service')} (URL hidden)"
+    apobj = apprise.Apprise()
+    apobj.add(service)
+    return Target(masked=masked, apobj=apobj)
+
+
+class Notifier:
+    """Queues notifications and delivers them from one background thread.
+    Every public method returns at once; `deliver` is the synchronous path (notify-test)."""
+
+    def __init__(self, config: NotifyConfig | None = None, *, root: Path | None = None,
+                 host: str | None = None) -> None:
+        self.config = config or NotifyConfig()
+        self.root = Path(root) if root is not None else None
+        self.host = host or socket.gethostname()
+        self._targets: list[Target] | None = None
+        self._targets_lock = threading.Lock()
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._abort = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dropped = 0                 # messages given up (queue full, failed, or shut down)
+        secrets: set[str] = set()
+        for url in self.config.urls:
+            secrets |= url_secrets(url)
+        _install_redactor(secrets)
+
+    @classmethod
+    def from_config(cls, config: NotifyConfig | Mapping[str, Any] | None, *, root: Path | None = None,
+                    host: str | None = None) -> "Notifier":
+        if not isinstance(config, NotifyConfig):
+            config = parse_notify_config(config)
+        return cls(config, root=root, host=host)
+
+    # -- the daemon's calls: build the message, queue it, return
+
+    def job_done(self, report: Mapping[str, Any], extra_urls: Sequence[str] = ()) -> None:
+        self._job("job_done", report, extra_urls)
+
+    def job_failed(self, report: Mapping[str, Any], extra_urls: Sequence[str] = ()) -> None:
+        self._job("job_failed", report, extra_urls)
+
+    def job_cancelled(self, report: Mapping[str, Any], extra_urls: Sequence[str] = ()) -> None:
+        self._job("job_cancelled", report, extra_urls)
+
+    def batch_done(self, reports: Sequence[Mapping[str, Any]], total_seconds: float) -> None:
+        if "batch_done" in self.config.events and self.config.has_targets:
+            self._guarded(lambda: self._enqueue(_Item(
+                batch_message(reports, total_seconds, self.host, self.root), configured=True)))
+
+    def daemon_error(self, message: str) -> None:
+        if "daemon_error" in self.config.events and self.config.has_targets:
+            self._guarded(lambda: self._enqueue(_Item(
+                error_message(message, self.host, self.root), configured=True)))
+
+    def _job(self, event: str, report: Mapping[str, Any], extra_urls: Sequence[str]) -> None:
+        # The job's own URLs hear about that job whatever `events` says: someone asked for it.
+        configured = event in self.config.events and self.config.has_targets
+        extra = tuple(u for u in (extra_urls or ()) if isinstance(u, str) and u.strip())
+        if not configured and not extra:
+            return
+        for url in extra:
+            _install_redactor(url_secrets(url))
+        self._guarded(lambda: self._enqueue(_Item(
+            job_message(event, report, self.root, self.config.attach_poster),
+            configured=configured, extra_urls=extra)))
+
+    @staticmethod
+    def _guarded(action: Any) -> None:
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - a notification problem must never reach the renderer
+            log.exception("could not queue a notification")
+
+    def _enqueue(self, item: _Item) -> None:
+        with self._cond:
+            if self._closed:
+                log.warning("notifier closed; not sending %r", item.message.title)
+                self.dropped += 1
+                return
+            while len(self._queue) >= self.config.queue_size:
+                old = self._queue.popleft()
+                self.dropped += 1
+                log.warning("notification queue full (%d); dropped the oldest: %r",
+                            self.config.queue_size, old.message.title)
+            self._queue.append(item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="hotfolder-notify", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop taking messages, deliver what is queued for at most `timeout` seconds, then
+        give up on the rest (logged). True when everything queued was handled."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is None:
+            return True
+        thread.join(max(0.0, timeout))
+        if thread.is_alive():
+            self._abort.set()
+            with self._cond:
+                left = len(self._queue)
+                self._queue.clear()
+                self.dropped += left
+            log.warning("notifier closed after %.1fs with deliveries unfinished; %d queued message(s) dropped",
+                        timeout, left)
+            return False
+        return True
+
+    # -- the sender
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return  # closed and drained
+                item = self._queue.popleft()
+            if self._abort.is_set():
+                return
+            try:
+                results = self.deliver(item.message, configured=item.configured, extra_urls=item.extra_urls)
+                if any(not r.ok for r in results):
+                    self.dropped += 1
+            except Exception:  # noqa: BLE001 - the sender thread must survive anything
+                log.exception("notification %r could not be delivered", item.message.title)
+
+    def targets(self) -> list[Target]:
+        """The configured targets (urls, then the apprise config file's services matching
+        `tags`), built once."""
+        with self._targets_lock:
+            if self._targets is None:
+                self._targets = self._build_targets()
+            return list(self._targets)
+
+    def _build_targets(self) -> list[Target]:
+        targets: list[Target] = []
+        for url in self.config.urls:
+            service = _instantiate(url)
+            if service is None:
+                log.warning("notification URL not understood by apprise: %s", mask_url(url))
+                continue
+            targets.append(_target_for(service))
+        if self.config.config:
+            ac = apprise.AppriseConfig()
+            if not ac.add(self.config.config):
+                log.warning("could not read apprise configuration %s", self.config.config)
+            else:
+                holder = apprise.Apprise()
+                holder.add(ac)
+                tag: Any = list(self.config.tags) if self.config.tags else apprise.common.MATCH_ALL_TAG
+                try:
+                    services = list(holder.find(tag=tag))
+                except Exception:  # noqa: BLE001
+                    log.exception("could not load services from %s", self.config.config)
+                    services = []
+                if not services:
+                    log.warning("apprise configuration %s has no services%s", self.config.config,
+                                f" tagged {', '.join(self.config.tags)}" if self.config.tags else "")
+                targets.extend(_target_for(s) for s in services)
+        return targets
+
+    def deliver(self, message: Message, *, configured: bool = True,
+                extra_urls: Sequence[str] = ()) -> list[Delivery]:
+        """Send `message` now (in the calling thread): to the configured targets when
+        `configured`, and to `extra_urls`. Failed targets are retried with back-off, all
+        targets of one round before the next, so a hung one only costs its time-out."""
+        targets = self.targets() if configured else []
+        for url in extra_urls:
+            service = _instantiate(url)
+            if service is None:
+                log.warning("job notification URL not understood by apprise: %s", mask_url(url))
+                continue
+            targets.append(_target_for(service))
+        attach = None
+        if message.attach is not None and Path(message.attach).is_file():
+            attach = apprise.AppriseAttachment(str(message.attach))
+        pending = list(range(len(targets)))
+        results: dict[int, Delivery] = {}
+        cfg = self.config
+        for attempt in range(1, cfg.attempts + 1):
+            still: list[int] = []
+            for i in pending:
+                ok, error = self._attempt(targets[i], message, attach)
+                results[i] = Delivery(target=targets[i].masked, ok=ok, attempts=attempt, error=error)
+                if not ok:
+                    still.append(i)
+            pending = still
+            if not pending or attempt == cfg.attempts:
+                break
+            delay = cfg.backoff[min(attempt - 1, len(cfg.backoff) - 1)]
+            log.info("notification %r: %d target(s) failed, retrying in %.1fs", message.title, len(pending), delay)
+            if self._abort.wait(delay):
+                break
+        for i in pending:
+            log.error("notification %r to %s dropped after %d attempt(s): %s", message.title,
+                      targets[i].masked, results[i].attempts, results[i].error or "failed")
+        return [results[i] for i in sorted(results)]
+
+    def _attempt(self, target: Target, message: Message, attach: Any) -> tuple[bool, str | None]:
+        start = time.monotonic()
+        try:
+            result = target.apobj.notify(
+                body=message.body, title=message.title, notify_type=message.notify_type,
+                body_format=apprise.NotifyFormat.MARKDOWN, attach=attach, timeout=self.config.timeout)
+        except Exception as exc:  # noqa: BLE001 - one service's crash is that service's failure
+            return False, f"{type(exc).__name__}"
+        if result:
+            log.debug("notification %r sent to %s in %.2fs", message.title, target.masked,
+                      time.monotonic() - start)
+            return True, None
+        status = getattr(result, "status", None)
+        reason = getattr(status, "name", None) or "failed"
+        return False, f"{reason.lower()} after {time.monotonic() - start:.1f}s"

@@ -1,0 +1,413 @@
+"""Notifications through apprise, delivered to a real HTTP server on 127.0.0.1 (json:// and
+form:// targets), plus endpoints that are down or hang."""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from hotfolder.notify import (
+    NotifyConfig,
+    Notifier,
+    batch_message,
+    format_duration,
+    job_message,
+    mask_url,
+    parse_notify_config,
+)
+
+SECRET = "S3cretPassw0rd"
+
+
+class Sink:
+    """A real HTTP server that records every request it gets."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                entry = {"path": self.path, "headers": dict(self.headers), "body": body}
+                ctype = self.headers.get("Content-Type", "")
+                if ctype.startswith("application/json"):
+                    entry["json"] = json.loads(body)
+                with sink.arrived:
+                    sink.requests.append(entry)
+                    sink.arrived.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, scheme: str, path: str, auth: str = "") -> str:
+        return f"{scheme}://{auth}127.0.0.1:{self.port}{path}"
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.requests) < n and time.monotonic() < deadline:
+                self.arrived.wait(0.1)
+            return list(self.requests)
+
+    def on(self, path: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if r["path"].split("?")[0] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def sink():
+    s = Sink()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def hanging_port():
+    """A server that accepts connections and never answers."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+                accepted.append(conn)
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    t.join(2)
+    for c in accepted:
+        c.close()
+    srv.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def report(name: str, status: str = "done", duration: float = 125.0, **kw) -> dict:
+    stem = name.rsplit(".", 1)[0]
+    r = {
+        "name": name, "status": status, "started_at": "2026-01-01T10:00:00+00:00",
+        "finished_at": "2026-01-01T10:02:05+00:00", "duration": duration, "frames": 3750,
+        "output": f"done/{stem}.mp4" if status == "done" else None, "poster": None,
+        "renderer": "llvmpipe", "host": "node1", "attempts": 1,
+        "error": "line 12: unknown style 'Chorus'" if status == "failed" else None, "log": None,
+    }
+    r.update(kw)
+    return r
+
+
+def fast(**kw) -> NotifyConfig:
+    base = dict(timeout=2.0, attempts=2, backoff=(0.05,))
+    base.update(kw)
+    return NotifyConfig(**base)
+
+
+# ------------------------------------------------------------------ configuration
+
+def test_parse_defaults_and_values(tmp_path: Path) -> None:
+    assert parse_notify_config(None) == NotifyConfig()
+    assert NotifyConfig().events == {"job_failed", "batch_done"}
+    conf = tmp_path / "apprise.yml"
+    conf.write_text("urls:\n  - json://localhost\n")
+    cfg = parse_notify_config({"urls": "json://localhost/a", "config": "apprise.yml", "tags": "studio",
+                               "events": ["job_done", "daemon_error"], "timeout": 3, "backoff": [0.5, 2]},
+                              "notify", base_dir=tmp_path)
+    assert cfg.urls == ("json://localhost/a",)
+    assert cfg.config == str(conf)
+    assert cfg.tags == ("studio",)
+    assert cfg.events == {"job_done", "daemon_error"}
+    assert cfg.timeout == 3.0 and cfg.backoff == (0.5, 2.0)
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"events": ["job_done", "job_exploded"]}, "cfg.yaml: notify.events"),
+    ({"url": ["json://x"]}, "cfg.yaml: notify.url"),
+    ({"urls": ["json://ok", "nosuchscheme://user:" + SECRET + "@x"]}, "cfg.yaml: notify.urls[1]"),
+    ({"config": "missing.yml"}, "cfg.yaml: notify.config"),
+    ({"timeout": 0}, "cfg.yaml: notify.timeout"),
+    ({"attempts": "3"}, "cfg.yaml: notify.attempts"),
+    ({"attach_poster": "yes"}, "cfg.yaml: notify.attach_poster"),
+])
+def test_parse_errors_name_the_key(raw: dict, key: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_notify_config(raw, "cfg.yaml: notify", base_dir=tmp_path)
+    assert str(err.value).startswith(key + ":")
+    assert SECRET not in str(err.value)
+
+
+# ------------------------------------------------------------------ masking
+
+@pytest.mark.parametrize("url, visible, hidden", [
+    (f"json://user:{SECRET}@127.0.0.1:8080/hook", ["json://", "user", "127.0.0.1:8080", "/hook"], [SECRET]),
+    (f"form://example.com/hook?token={SECRET}&method=POST", ["form://", "example.com", "method=POST"], [SECRET]),
+    (f"json://example.com/x?+X-Api-Key={SECRET}", ["example.com", "X-Api-Key"], [SECRET]),
+    ("slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#general", ["slack://"],
+     ["TIiajkdnlazkcOXrIdevi7FQ", "A1BRTD4JD"]),
+    (f"mailtos://alice:{SECRET}@mail.example.com?to=team@example.com", ["mail.example.com", "alice"], [SECRET]),
+    ("gotify://push.example.com/AbCdEfTokenXYZ123", ["gotify://", "push.example.com"], ["AbCdEfTokenXYZ123"]),
+    (f"unknownscheme://bob:{SECRET}@h.example.com/abcdefghijklmnopqrstuvwxyz", ["h.example.com"],
+     [SECRET, "abcdefghijklmnopqrstuvwxyz"]),
+])
+def test_mask_url_hides_secrets_keeps_scheme_and_host(url: str, visible: list[str], hidden: list[str]) -> None:
+    masked = mask_url(url)
+    for v in visible:
+        assert v in masked, masked
+    for h in hidden:
+        assert h not in masked, masked
+
+
+def test_mask_url_never_raises() -> None:
+    assert isinstance(mask_url("http://[::1"), str)
+    assert isinstance(mask_url(""), str)
+
+
+# ------------------------------------------------------------------ messages (pure)
+
+def test_format_duration() -> None:
+    assert format_duration(125.4) == "2m 05s"
+    assert format_duration(42) == "42s"
+    assert format_duration(3725) == "1h 02m 05s"
+    assert format_duration(None) == "?"
+
+
+def test_job_messages(tmp_path: Path) -> None:
+    m = job_message("job_done", report("song.ass"))
+    assert m.title == "Done: song.ass (2m 05s)"
+    assert "done/song.mp4" in m.body and m.attach is None
+    f = job_message("job_failed", report("song.lrc", "failed", log=["a", "b", "boom: bad style"]))
+    assert f.title == "Failed: song.lrc"
+    assert "unknown style" in f.body and "boom: bad style" in f.body
+    # a poster relative to ROOT is attached only when the file is there
+    (tmp_path / "done").mkdir()
+    r = report("song.ass", poster="done/song.jpg")
+    assert job_message("job_done", r, tmp_path).attach is None
+    (tmp_path / "done" / "song.jpg").write_bytes(b"\xff\xd8\xff\xe0jpeg")
+    assert job_message("job_done", r, tmp_path).attach == tmp_path / "done" / "song.jpg"
+    assert job_message("job_done", r, tmp_path, attach_poster=False).attach is None
+
+
+def test_batch_message_counts_and_lines() -> None:
+    reports = [report("a.ass"), report("b.kproj", duration=61), report("c.lrc", "failed"),
+               report("d.txt", "cancelled")]
+    m = batch_message(reports, 400.0, host="node1")
+    assert m.title == "Batch finished: 2 done, 1 failed, 1 cancelled"
+    for text in ("a.ass", "done/a.mp4", "b.kproj", "1m 01s", "c.lrc", "unknown style", "d.txt",
+                 "Total time: 6m 40s"):
+        assert text in m.body, text
+    assert batch_message(reports[:2], 10).title == "Batch finished: 2 done, 0 failed"
+
+
+# ------------------------------------------------------------------ delivery to a real server
+
+def test_one_message_per_enabled_event(sink: Sink) -> None:
+    cfg = fast(urls=(sink.url("json", "/hook"),), events=frozenset({"job_done", "job_failed", "batch_done"}))
+    n = Notifier(cfg, host="node1")
+    n.job_done(report("one.ass"))
+    n.job_failed(report("two.lrc", "failed"))
+    n.job_cancelled(report("three.txt", "cancelled"))       # not enabled
+    n.daemon_error("observer died")                          # not enabled
+    n.batch_done([report("one.ass"), report("two.lrc", "failed")], 130.0)
+    assert n.close(10)
+    got = sink.wait_for(3)
+    time.sleep(0.2)
+    titles = [r["json"]["title"] for r in sink.requests]
+    assert titles == ["Done: one.ass (2m 05s)", "Failed: two.lrc", "Batch finished: 1 done, 1 failed"]
+    assert all(r["path"] == "/hook" for r in got)
+    assert sink.requests[1]["json"]["type"] == "failure"
+    assert "unknown style" in sink.requests[1]["json"]["message"]
+
+
+def test_cancel_and_daemon_error_when_enabled(sink: Sink) -> None:
+    cfg = fast(urls=(sink.url("json", "/ops"),), events=frozenset({"job_cancelled", "daemon_error"}))
+    n = Notifier(cfg, host="node7")
+    n.job_done(report("x.ass"))                               # not enabled
+    n.job_cancelled(report("y.ass", "cancelled"))
+    n.daemon_error("share missing for 5 minutes")
+    assert n.close(10)
+    titles = [r["json"]["title"] for r in sink.requests]
+    assert titles == ["Cancelled: y.ass", "hotfolder problem on node7"]
+    assert "share missing for 5 minutes" in sink.requests[1]["json"]["message"]
+
+
+def test_extra_url_only_for_its_job(sink: Sink) -> None:
+    cfg = fast(urls=(sink.url("json", "/main"),), events=frozenset({"job_done", "batch_done"}))
+    n = Notifier(cfg)
+    n.job_done(report("mine.ass"), [sink.url("json", "/alice")])
+    n.job_done(report("other.ass"), [])
+    n.batch_done([report("mine.ass"), report("other.ass")], 250)
+    # default events do not include job_done, yet the job's own URL still hears about it
+    n2 = Notifier(fast(urls=(sink.url("json", "/main2"),)))
+    n2.job_done(report("bob.ass"), [sink.url("form", "/bob")])
+    assert n.close(10) and n2.close(10)
+    assert [r["json"]["title"] for r in sink.on("/alice")] == ["Done: mine.ass (2m 05s)"]
+    assert [r["json"]["title"] for r in sink.on("/main")] == [
+        "Done: mine.ass (2m 05s)", "Done: other.ass (2m 05s)", "Batch finished: 2 done, 0 failed"]
+    assert len(sink.on("/bob")) == 1 and sink.on("/main2") == []
+
+
+def test_poster_attached_over_form(sink: Sink, tmp_path: Path) -> None:
+    (tmp_path / "done").mkdir()
+    poster_bytes = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4 + b"\xff\xd9"
+    (tmp_path / "done" / "song.jpg").write_bytes(poster_bytes)
+    cfg = fast(urls=(sink.url("form", "/form"),), events=frozenset({"job_done"}))
+    n = Notifier(cfg, root=tmp_path)
+    n.job_done(report("song.ass", poster="done/song.jpg"))
+    n.job_done(report("noposter.ass", poster="done/noposter.jpg"))   # file missing: sent without
+    assert n.close(10)
+    first, second = sink.on("/form")
+    assert first["headers"]["Content-Type"].startswith("multipart/form-data")
+    assert b'filename="song.jpg"' in first["body"]
+    assert poster_bytes in first["body"]
+    assert b"Done: song.ass" in first["body"]
+    # without an attachment form:// posts a plain urlencoded form
+    assert parse_qs(second["body"].decode())["title"] == ["Done: noposter.ass (2m 05s)"]
+    assert b"filename=" not in second["body"]
+
+
+def test_apprise_config_file_with_tags(sink: Sink, tmp_path: Path) -> None:
+    conf = tmp_path / "apprise.yml"
+    conf.write_text(
+        "urls:\n"
+        f"  - {sink.url('json', '/studio')}:\n"
+        "      tag: studio\n"
+        f"  - {sink.url('json', '/ops')}:\n"
+        "      tag: ops\n"
+    )
+    cfg = parse_notify_config({"config": str(conf), "tags": ["studio"], "events": ["batch_done"],
+                               "timeout": 2, "backoff": [0.05]})
+    n = Notifier(cfg)
+    n.batch_done([report("a.ass")], 5)
+    assert n.close(10)
+    assert [r["json"]["title"] for r in sink.on("/studio")] == ["Batch finished: 1 done, 0 failed"]
+    assert sink.on("/ops") == []
+
+
+# ------------------------------------------------------------------ endpoints down or hanging
+
+def test_endpoint_down_returns_at_once_and_logs_masked(closed_port: int, sink: Sink,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    down = f"json://user:{SECRET}@127.0.0.1:{closed_port}/hook?token=T0ken{SECRET}"
+    cfg = fast(urls=(down, sink.url("json", "/ok")), events=frozenset({"job_done", "job_failed"}))
+    n = Notifier(cfg)
+    t0 = time.monotonic()
+    for i in range(5):
+        n.job_done(report(f"s{i}.ass"))
+    assert time.monotonic() - t0 < 0.2
+    t0 = time.monotonic()
+    assert n.close(20)
+    assert time.monotonic() - t0 < 15
+    # the working target got every message even though the other one is down
+    assert len(sink.on("/ok")) == 5
+    dropped = [r for r in caplog.records if "dropped after 2 attempt" in r.getMessage()]
+    assert len(dropped) == 5
+    assert all(f"127.0.0.1:{closed_port}" in r.getMessage() for r in dropped)
+    assert SECRET not in caplog.text
+
+
+def test_endpoint_hanging_is_bounded(hanging_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    hung = f"json://bot:{SECRET}@127.0.0.1:{hanging_port}/hook"
+    cfg = NotifyConfig(urls=(hung,), events=frozenset({"job_done"}), timeout=1.0, attempts=2, backoff=(0.1,))
+    n = Notifier(cfg)
+    t0 = time.monotonic()
+    n.job_done(report("a.ass"))
+    n.job_done(report("b.ass"))
+    n.job_done(report("c.ass"))
+    assert time.monotonic() - t0 < 0.2
+    # close gives up after its time-out even though deliveries are still hanging
+    t0 = time.monotonic()
+    assert n.close(1.5) is False
+    assert time.monotonic() - t0 < 2.5
+    assert n.dropped >= 1
+    assert any("dropped" in r.getMessage() for r in caplog.records)
+    assert SECRET not in caplog.text
+
+
+def test_hanging_endpoint_failure_logged(hanging_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    hung = f"form://127.0.0.1:{hanging_port}/x?key={SECRET}"
+    n = Notifier(NotifyConfig(urls=(hung,), events=frozenset({"batch_done"}), timeout=0.5, attempts=2,
+                              backoff=(0.1,)))
+    n.batch_done([report("a.ass")], 3)
+    t0 = time.monotonic()
+    assert n.close(10)
+    assert time.monotonic() - t0 < 5
+    msgs = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("Batch finished" in m and f"127.0.0.1:{hanging_port}" in m for m in msgs), msgs
+    assert SECRET not in caplog.text
+
+
+def test_queue_full_drops_oldest(hanging_port: int, caplog: pytest.LogCaptureFixture) -> None:
+    hung = f"json://127.0.0.1:{hanging_port}/x"
+    n = Notifier(NotifyConfig(urls=(hung,), events=frozenset({"job_done"}), timeout=1.0, attempts=1,
+                              queue_size=2))
+    for i in range(6):
+        n.job_done(report(f"q{i}.ass"))
+    assert n.pending() <= 2
+    full = [r.getMessage() for r in caplog.records if "queue full" in r.getMessage()]
+    assert full and "q0.ass" in full[0]
+    n.close(0.2)
+
+
+def test_no_targets_sends_nothing() -> None:
+    n = Notifier(NotifyConfig(events=frozenset({"job_done"})))
+    n.job_done(report("a.ass"))
+    assert n.pending() == 0 and n.close(1)
+
+
+def test_from_config_takes_raw_dict(sink: Sink) -> None:
+    n = Notifier.from_config({"urls": [sink.url("json", "/raw")], "events": ["job_failed"], "timeout": 2})
+    n.job_failed(report("bad.kproj", "failed"))
+    assert n.close(10)
+    assert [r["json"]["title"] for r in sink.on("/raw")] == ["Failed: bad.kproj"]
+
+
+def test_secrets_stay_out_of_debug_logs(sink: Sink, caplog: pytest.LogCaptureFixture) -> None:
+    # urllib3 logs each request line at debug level, query string included
+    caplog.set_level(logging.DEBUG)
+    url = sink.url("json", f"/ok?-token={SECRET}&+X-Key={SECRET}", f"u:{SECRET}@")
+    n = Notifier(fast(urls=(url,), events=frozenset({"job_done"})))
+    n.job_done(report("a.ass"))
+    assert n.close(10)
+    (got,) = sink.on("/ok")
+    assert got["path"] == f"/ok?token={SECRET}" and got["headers"]["X-Key"] == SECRET
+    assert "POST /ok?token=****" in caplog.text
+    assert SECRET not in caplog.text
