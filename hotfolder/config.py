@@ -58,6 +58,7 @@ class Config:
     status_interval: float = 1.0      # status.json / sidecar refresh period while something runs
     log_tail_lines: int = 30          # lines of a job's log kept in its final report
     history: int = 50                 # finished jobs listed in status.json
+    base_dir: Path | None = None      # the config file's folder (relative paths in notify.config)
 
 
 def _where(path: str, key: str | int) -> str:
@@ -147,7 +148,7 @@ def parse_render(raw: Any, where: str = "render", allowed: frozenset[str] | None
     return out
 
 
-def _parse_notify(raw: Any) -> dict[str, Any]:
+def _parse_notify(raw: Any, base_dir: Path | None) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -158,7 +159,7 @@ def _parse_notify(raw: Any) -> dict[str, Any]:
         parse_notify_config = None  # notifications not built: keep the raw block, checked for shape only
     if parse_notify_config is not None:
         try:
-            parse_notify_config(raw, "notify")
+            parse_notify_config(raw, "notify", base_dir=base_dir)
         except ValueError as exc:
             raise ConfigError(str(exc) if str(exc).startswith("notify") else f"notify: {exc}") from None
     return dict(raw)
@@ -212,7 +213,8 @@ def parse_config(raw: Any, base_dir: Path | None = None) -> Config:
     if kw.get("lease_seconds", 30.0) < 3:
         raise ConfigError(f"lease_seconds: must be at least 3 (the lease is refreshed every second), got {kw['lease_seconds']}")
     kw["render"] = RenderSettings().updated(parse_render(raw.get("render"), "render"))
-    kw["notify"] = _parse_notify(raw.get("notify"))
+    kw["notify"] = _parse_notify(raw.get("notify"), base_dir)
+    kw["base_dir"] = base_dir
     return Config(**kw)
 
 

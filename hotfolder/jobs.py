@@ -1,0 +1,304 @@
+"""Jobs in an inbox: which names are jobs, finding them, settle detection, job sidecars.
+
+`scan_inbox` is the only part that touches the filesystem (listing and stat); the rules
+(`is_ignored`, `SettleTracker`, `parse_sidecar`, `output_name`) are plain data in and out.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Hashable, Iterable, Mapping
+
+import yaml
+
+from hotfolder.config import SIDECAR_RENDER_KEYS, ConfigError, parse_render
+from hotfolder.project import PROJECT_SUFFIXES
+from hotfolder.queue import folder_priority, is_priority_folder
+
+log = logging.getLogger(__name__)
+
+SIDECAR_SUFFIX = ".yaml"
+PROGRESS_SUFFIX = ".progress.json"
+CANCEL_SUFFIX = ".cancel"
+CONTROL_FILES = ("PAUSE", "STOP")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm")
+
+# names that are never jobs: copies in progress, OS litter, our own files
+_IGNORED_PATTERNS = ("*.part", "*.tmp", "*.crdownload", "*.partial", "~$*", "._*", ".*", "Thumbs.db",
+                     "desktop.ini", "*" + PROGRESS_SUFFIX, "*" + CANCEL_SUFFIX, "*.yaml", "*.yml", *CONTROL_FILES)
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden files, partial copies, OS litter, sidecars and control files are never jobs."""
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name.lower(), p.lower()) for p in _IGNORED_PATTERNS)
+
+
+def is_project_name(name: str) -> bool:
+    return not is_ignored(name) and os.path.splitext(name)[1].lower() in PROJECT_SUFFIXES
+
+
+def sidecar_name(job_name: str) -> str:
+    return job_name + SIDECAR_SUFFIX
+
+
+def progress_name(job_name: str) -> str:
+    return job_name + PROGRESS_SUFFIX
+
+
+# --- job sidecars ----------------------------------------------------------------------
+
+class SidecarError(ValueError):
+    """A job sidecar that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    priority: int | None = None
+    output: str | None = None
+    render: Mapping[str, Any] = field(default_factory=dict)
+    notify: tuple[str, ...] = ()
+
+
+_SIDECAR_KEYS = ("priority", "output", "render", "notify")
+
+
+def output_name(requested: str | None, job_stem: str) -> str:
+    """The output file name for a job: the sidecar's (a file name only) or `<stem>.mp4`.
+
+    A name without a video suffix gets `.mp4`. Raises ValueError for anything with folders
+    in it, hidden names and other tricks, so a sidecar cannot write outside done/.
+    """
+    if requested is None:
+        return job_stem + ".mp4"
+    name = requested.strip()
+    if not name:
+        raise ValueError("output: empty file name")
+    if "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        raise ValueError(f"output: {requested!r} must be a file name only, without folders")
+    if name.startswith("."):
+        raise ValueError(f"output: {requested!r} must not start with a dot")
+    if os.path.splitext(name)[1].lower() not in VIDEO_SUFFIXES:
+        name += ".mp4"
+    if len(name.encode("utf-8")) > 240:
+        raise ValueError("output: the file name is too long")
+    return name
+
+
+def parse_sidecar(text: str, where: str) -> JobOptions:
+    """Parse a job sidecar (`song.ass.yaml`). Raises SidecarError naming `where` and the key."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SidecarError(f"{where}: not valid YAML: {exc}") from None
+    if raw is None:
+        return JobOptions()
+    if not isinstance(raw, dict):
+        raise SidecarError(f"{where}: expected a mapping of {', '.join(_SIDECAR_KEYS)}")
+    for key in raw:
+        if key not in _SIDECAR_KEYS:
+            raise SidecarError(f"{where}: {key}: unknown key (known: {', '.join(_SIDECAR_KEYS)})")
+    priority = raw.get("priority")
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
+        raise SidecarError(f"{where}: priority: expected an integer, got {priority!r}")
+    out = raw.get("output")
+    if out is not None:
+        if not isinstance(out, str):
+            raise SidecarError(f"{where}: output: expected a file name, got {out!r}")
+        try:
+            output_name(out, "x")
+        except ValueError as exc:
+            raise SidecarError(f"{where}: {exc}") from None
+    try:
+        render = parse_render(raw.get("render"), "render", SIDECAR_RENDER_KEYS)
+    except ConfigError as exc:
+        raise SidecarError(f"{where}: {exc}") from None
+    notify = raw.get("notify")
+    if isinstance(notify, dict):
+        if set(notify) - {"urls"}:
+            raise SidecarError(f"{where}: notify: only 'urls' may be given here")
+        notify = notify.get("urls")
+    if notify is None:
+        urls: tuple[str, ...] = ()
+    elif isinstance(notify, str):
+        urls = (notify,)
+    elif isinstance(notify, list) and all(isinstance(u, str) for u in notify):
+        urls = tuple(notify)
+    else:
+        raise SidecarError(f"{where}: notify: expected a URL or a list of URLs")
+    return JobOptions(priority=priority, output=out, render=render, notify=urls)
+
+
+# --- settle detection ------------------------------------------------------------------
+
+class SettleTracker:
+    """Decides when a job is complete: its signature (sizes, mtimes) stayed the same for
+    `settle_seconds` of *our* clock (clocks of file servers do not matter)."""
+
+    def __init__(self, settle_seconds: float) -> None:
+        self.settle_seconds = settle_seconds
+        self._seen: dict[str, tuple[Hashable, float]] = {}
+
+    def observe(self, key: str, signature: Hashable, now: float) -> bool:
+        """Record what `key` looks like now; True when it has not changed for settle_seconds."""
+        prev = self._seen.get(key)
+        if prev is None or prev[0] != signature:
+            self._seen[key] = (signature, now)
+            return False  # at least two looks, however short settle_seconds is
+        return now - prev[1] >= self.settle_seconds
+
+    def stable_since(self, key: str) -> float | None:
+        entry = self._seen.get(key)
+        return entry[1] if entry else None
+
+    def forget_except(self, keys: Iterable[str]) -> None:
+        keep = set(keys)
+        for key in list(self._seen):
+            if key not in keep:
+                del self._seen[key]
+
+
+# --- finding jobs ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Candidate:
+    """Something in the inbox that is (or will be, once settled) a job."""
+
+    key: str                 # path below inbox/ (posix), unique
+    path: Path               # the project file, or the bundle folder
+    name: str                # file or folder name
+    bundle: bool
+    folder_priority: int
+    mtime: float
+    signature: Hashable      # changes whenever the job (or its sidecar) is being written
+
+    @property
+    def sidecar(self) -> Path:
+        return self.path.parent / sidecar_name(self.name)
+
+
+def _file_sig(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns)
+
+
+def tree_signature(folder: Path) -> tuple:
+    """Sizes and mtimes of everything under a folder (a bundle still being copied changes it)."""
+    entries = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        for fn in sorted(filenames):
+            p = Path(dirpath) / fn
+            entries.append((str(p.relative_to(folder)), _file_sig(p)))
+    return tuple(entries)
+
+
+def bundle_project(folder: Path) -> Path | None:
+    """The one project file at the top of a bundle folder, or None when there is not exactly one.
+
+    `.txt` files count only when nothing else does or when they look like UltraStar songs,
+    so a readme beside a .kproj does not make a bundle ambiguous.
+    """
+    try:
+        names = sorted(n for n in os.listdir(folder) if is_project_name(n) and (folder / n).is_file())
+    except OSError:
+        return None
+    if len(names) > 1:
+        non_txt = [n for n in names if not n.lower().endswith(".txt")]
+        if non_txt:
+            names = non_txt
+        else:
+            try:
+                from hotfolder.project.ultrastar import looks_like_ultrastar
+            except ImportError:
+                looks_like_ultrastar = None
+            if looks_like_ultrastar is not None:
+                names = [n for n in names if looks_like_ultrastar(folder / n)]
+    return folder / names[0] if len(names) == 1 else None
+
+
+def _candidate(inbox: Path, path: Path, bundle: bool, priorities: Mapping[str, int], default: int) -> Candidate | None:
+    rel = path.relative_to(inbox)
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # gone meanwhile
+    sig: Hashable = tree_signature(path) if bundle else (st.st_size, st.st_mtime_ns)
+    sidecar = path.parent / sidecar_name(path.name)
+    sig = (sig, _file_sig(sidecar))
+    return Candidate(key=rel.as_posix(), path=path, name=path.name, bundle=bundle,
+                     folder_priority=folder_priority(rel.parts, priorities, default),
+                     mtime=st.st_mtime, signature=sig)
+
+
+def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int) -> tuple[list[Candidate], list[Path]]:
+    """Jobs in the inbox (settled or not) and `.cancel` files in it. Priority folders are
+    looked into one level deep; any other folder is a bundle. Raises OSError when the inbox
+    itself cannot be listed (the caller decides what a missing share means)."""
+    candidates: list[Candidate] = []
+    cancels: list[Path] = []
+
+    def visit(folder: Path, top: bool) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            if top:
+                raise
+            return
+        for entry in entries:
+            name = entry.name
+            path = Path(entry.path)
+            if name.endswith(CANCEL_SUFFIX) and not name.startswith("."):
+                cancels.append(path)
+                continue
+            if is_ignored(name):
+                continue
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file(follow_symlinks=False)
+            except OSError:
+                continue
+            if is_dir:
+                if top and is_priority_folder(name, priorities):
+                    visit(path, False)
+                else:
+                    c = _candidate(inbox, path, True, priorities, default_priority)
+                    if c:
+                        candidates.append(c)
+            elif is_file and is_project_name(name):
+                c = _candidate(inbox, path, False, priorities, default_priority)
+                if c:
+                    candidates.append(c)
+
+    visit(inbox, True)
+    return candidates, cancels
+
+
+def media_signature(paths: Iterable[Path]) -> tuple:
+    """Sizes and mtimes of media a project names (None for a missing one)."""
+    out = []
+    for p in paths:
+        out.append((str(p), tree_signature(p) if p.is_dir() else _file_sig(p)))
+    return tuple(out)
+
+
+def named_media(project_file: Path) -> list[Path] | None:
+    """Media files a project names (audio, background image or video, fonts folder), resolved
+    next to it; None when the project does not load (the render will report why)."""
+    from hotfolder.errors import ProjectError
+    from hotfolder.project import load_project
+
+    try:
+        project = load_project(project_file)
+    except ProjectError:
+        return None
+    except Exception:  # an importer bug must not take the daemon down; the render reports it
+        log.exception("loading %s to find its media failed", project_file)
+        return None
+    m = project.media
+    return [Path(p) for p in (m.audio, m.background, m.video, m.fonts_dir) if p is not None]
