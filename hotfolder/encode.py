@@ -344,6 +344,8 @@ class VideoEncoder:
             if isinstance(exc, (ProjectError, RenderError)):
                 raise
             raise RenderError(f"cannot start encoder {spec.encoder}: {exc}") from None
+        self._last_array: np.ndarray | None = None
+        self._last_frame: av.VideoFrame | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._error: BaseException | None = None
         self._aborting = False
@@ -352,14 +354,22 @@ class VideoEncoder:
 
     # -- producer side
     def write_yuv420(self, i420: np.ndarray) -> None:
-        """Queue one frame, (H*3/2, W) uint8 I420. Copied at once, so the caller may reuse it."""
-        frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+        """Queue one frame, (H*3/2, W) uint8 I420. Copied at once, so the caller may reuse
+        the array afterwards; handing in the very same array object again (a repeated
+        frame) re-sends the previous frame without copying it again."""
+        if i420 is self._last_array and self._last_frame is not None:
+            frame = self._last_frame
+        else:
+            frame = av.VideoFrame.from_ndarray(i420, format="yuv420p")
+            # only a read-only array is guaranteed unchanged when it comes back
+            self._last_array = i420 if not i420.flags.writeable else None
+            self._last_frame = frame
         self.write_frame(frame)
 
     def write_frame(self, frame: av.VideoFrame) -> None:
-        frame.pts = self.frames
+        # pts travels beside the frame: one VideoFrame may be queued several times
+        self._put((frame, self.frames))
         self.frames += 1
-        self._put(frame)
 
     def finish(self) -> EncodeStats:
         """Flush the encoder, mux the rest of the audio, write the trailer and close."""
@@ -430,10 +440,12 @@ class VideoEncoder:
                     break
                 if self._aborting:
                     continue
-                self.out.mux(self.stream.encode(item))
+                frame, pts = item
+                frame.pts = pts  # the encoder takes its own reference (data and pts) at send
+                self.out.mux(self.stream.encode(frame))
                 if self.audio:
                     # keep audio about one frame ahead of the video
-                    self.audio.mux_until((item.pts + 2) / fps)
+                    self.audio.mux_until((pts + 2) / fps)
             if not self._aborting:
                 self.out.mux(self.stream.encode(None))
                 if self.audio:

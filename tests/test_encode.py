@@ -253,3 +253,27 @@ def test_abort_stops_the_worker(tmp_path: Path):
     assert not enc._thread.is_alive()
     with pytest.raises(RenderError):
         verify_output(out, frames=10, fps=FPS, expect_audio=False)
+
+
+def test_repeated_and_reused_arrays(tmp_path: Path):
+    """A read-only array handed in again is a repeat (sent without a new copy); a writable
+    array changed in place between calls is a new frame."""
+    a = np.full((H * 3 // 2, W), 128, np.uint8)
+    a[:H] = 40
+    a.flags.writeable = False
+    scratch = np.full((H * 3 // 2, W), 128, np.uint8)
+    out = tmp_path / "rep.mp4"
+    enc = VideoEncoder(out, VideoSpec("libx264", W, H, FPS))
+    for _ in range(10):
+        enc.write_yuv420(a)
+    for i in range(10):
+        scratch[:H] = 100 + 10 * i  # same object, new content every time
+        enc.write_yuv420(scratch)
+    for _ in range(5):
+        enc.write_yuv420(a)
+    assert enc.finish().frames == 25
+    with av.open(str(out)) as c:
+        means = [float(f.to_ndarray()[:H].mean()) for f in c.decode(video=0)]
+    expected = [40] * 10 + [100 + 10 * i for i in range(10)] + [40] * 5
+    assert len(means) == 25
+    assert np.allclose(means, expected, atol=1.5), means
