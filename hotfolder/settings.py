@@ -17,6 +17,7 @@ class RenderSettings:
     bitrate: str | None = None   # e.g. "6M"; overrides crf where the encoder supports it
     audio: Path | None = None    # overrides the project's audio
     background: str | None = None  # colour (#rrggbb or name), image or video path; overrides the project's
+    background_dim: float | None = None  # 0..1: darken a background image/video by this share; None = project's
     fonts_dir: Path | None = None
     gpu: int | None = None       # EGL device index; None = default
     tail_ms: int = 2000          # video length after the last line when there is no audio

@@ -1,0 +1,254 @@
+"""What is behind the lyrics: a solid colour, an image scaled to cover, or a looping video.
+
+Decoding and (for images) scaling happen here on the CPU with PyAV, once for a still
+image; video frames are handed to the compositor at their own size and scaled on the GPU.
+Choice: `settings.background` (colour, image or video) wins; else the project's media
+(video before image; an ASS file's Video File lands in `media.video`); else black.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Union
+
+import av
+import numpy as np
+
+from hotfolder.errors import RenderError
+from hotfolder.project.model import Project
+from hotfolder.settings import RenderSettings
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".qoi", ".tga"}
+
+NAMED_COLORS: dict[str, tuple[int, int, int]] = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "red": (255, 0, 0), "green": (0, 128, 0),
+    "lime": (0, 255, 0), "blue": (0, 0, 255), "yellow": (255, 255, 0), "cyan": (0, 255, 255),
+    "magenta": (255, 0, 255), "gray": (128, 128, 128), "grey": (128, 128, 128),
+    "darkgray": (64, 64, 64), "darkgrey": (64, 64, 64), "navy": (0, 0, 128), "purple": (128, 0, 128),
+    "maroon": (128, 0, 0), "teal": (0, 128, 128), "olive": (128, 128, 0), "orange": (255, 165, 0),
+    "silver": (192, 192, 192), "pink": (255, 192, 203), "green screen": (0, 177, 64),
+}
+_HEX = re.compile(r"^(?:#|0x)([0-9a-f]{6}|[0-9a-f]{3})$", re.IGNORECASE)
+
+
+def parse_color(text: str) -> tuple[int, int, int] | None:
+    """'#rrggbb', '#rgb', '0xrrggbb' or a colour name → RGB; None when it is not a colour."""
+    s = text.strip().lower()
+    if s in NAMED_COLORS:
+        return NAMED_COLORS[s]
+    m = _HEX.match(s)
+    if not m:
+        return None
+    digits = m.group(1)
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """How a src_w x src_h picture covers dst_w x dst_h: scaled by `scale` to scaled_w x
+    scaled_h (both >= the output), then cropped at (crop_x, crop_y), centred."""
+
+    scale: float
+    scaled_w: int
+    scaled_h: int
+    crop_x: int
+    crop_y: int
+
+
+def cover(src_w: int, src_h: int, dst_w: int, dst_h: int) -> Cover:
+    scale = max(dst_w / src_w, dst_h / src_h)
+    sw = max(dst_w, round(src_w * scale))
+    sh = max(dst_h, round(src_h * scale))
+    return Cover(scale, sw, sh, (sw - dst_w) // 2, (sh - dst_h) // 2)
+
+
+def _dimmed(rgb: np.ndarray, dim: float) -> np.ndarray:
+    if dim <= 0:
+        return rgb
+    return np.rint(rgb.astype(np.float32) * (1.0 - dim)).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class SolidBackground:
+    rgb: tuple[int, int, int] = (0, 0, 0)
+    static = True
+
+
+@dataclass(frozen=True, eq=False)
+class ImageBackground:
+    """Already scaled, cropped and dimmed to the output size: (H, W, 3) uint8."""
+
+    pixels: np.ndarray
+    source: Path | None = None
+    static = True
+
+
+def load_image(path: Path, width: int, height: int, dim: float = 0.0) -> ImageBackground:
+    try:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+            c = cover(frame.width, frame.height, width, height)
+            scaled = frame.reformat(width=c.scaled_w, height=c.scaled_h, format="rgb24", interpolation="BICUBIC")
+            rgb = scaled.to_ndarray()
+    except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
+        raise RenderError(f"background image {path}: cannot decode it ({exc})") from exc
+    crop = rgb[c.crop_y : c.crop_y + height, c.crop_x : c.crop_x + width]
+    return ImageBackground(np.ascontiguousarray(_dimmed(crop, dim)), path)
+
+
+class VideoBackground:
+    """A video decoded sequentially, looped, shown `gap_ms` after audio time 0 (its first
+    frame is held before that). `frame_at(t)` gives (index, rgb) at the video's own size;
+    the index changes exactly when the picture does, so unchanged frames cost nothing."""
+
+    static = False
+
+    def __init__(self, path: Path, gap_ms: int = 0, dim: float = 0.0) -> None:
+        self.path = Path(path)
+        self.gap_ms = gap_ms
+        self.dim = float(dim)
+        self.loop_ms: int | None = None  # known once the end was reached
+        self._container: av.container.InputContainer | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._t0: float | None = None
+        self._frame_ms = 40.0
+        self._cur: av.VideoFrame | None = None
+        self._cur_ms = -1.0
+        self._cur_index = -1
+        self._next: tuple[float, av.VideoFrame] | None = None
+        self._eof = False
+        self._rgb: np.ndarray | None = None
+        self._rgb_index = -2
+        self._restart()
+        if self._next is None:
+            raise RenderError(f"background video {path}: no video frames")
+        self.width = self._next[1].width
+        self.height = self._next[1].height
+
+    def _restart(self) -> None:
+        if self._container is not None:
+            self._container.close()
+        try:
+            self._container = av.open(str(self.path))
+            stream = self._container.streams.video[0]
+        except (av.FFmpegError, IndexError, OSError) as exc:
+            raise RenderError(f"background video {self.path}: cannot open it ({exc})") from exc
+        stream.thread_type = "AUTO"
+        if stream.average_rate:
+            self._frame_ms = 1000.0 / float(stream.average_rate)
+        self._frames = self._container.decode(stream)
+        self._cur = None
+        self._cur_ms = -1.0
+        self._eof = False
+        self._next = None
+        self._pull()
+
+    def _pull(self) -> None:
+        """Decode the next frame into self._next (None at the end)."""
+        assert self._frames is not None
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            self._next, self._eof = None, True
+            return
+        except av.FFmpegError as exc:
+            raise RenderError(f"background video {self.path}: decoding failed ({exc})") from exc
+        t = float(frame.time) * 1000.0 if frame.time is not None else self._cur_ms + self._frame_ms
+        if self._t0 is None:
+            self._t0 = t
+        self._next = (t - self._t0, frame)
+
+    def frame_at(self, t_ms: int) -> tuple[int, np.ndarray]:
+        vt = float(max(0, t_ms - self.gap_ms))
+        if self.loop_ms:
+            vt %= self.loop_ms
+        if vt < self._cur_ms:
+            self._restart()
+        while True:
+            if self._next is not None and (self._cur is None or self._next[0] <= vt):
+                self._cur_ms, self._cur = self._next
+                self._cur_index += 1
+                self._pull()
+                continue
+            if self._next is None and self.loop_ms is None:
+                # first time at the end: the loop is as long as the frames shown
+                self.loop_ms = max(1, math.ceil(self._cur_ms + self._frame_ms))
+                if vt >= self.loop_ms:
+                    vt %= self.loop_ms
+                    self._restart()
+                    continue
+            break
+        if self._rgb_index != self._cur_index:
+            assert self._cur is not None
+            self._rgb = _dimmed(self._cur.to_ndarray(format="rgb24"), self.dim)
+            self._rgb_index = self._cur_index
+        assert self._rgb is not None
+        return self._cur_index, self._rgb
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+
+
+Background = Union[SolidBackground, ImageBackground, VideoBackground]
+
+
+def _is_image(path: Path) -> bool:
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return True
+    try:  # unknown suffix: one decodable frame means a still picture
+        with av.open(str(path)) as container:
+            frames = container.decode(video=0)
+            next(frames)
+            try:
+                next(frames)
+            except StopIteration:
+                return True
+            return False
+    except (av.FFmpegError, StopIteration, IndexError, OSError) as exc:
+        raise RenderError(f"background {path}: not an image or video PyAV can read ({exc})") from exc
+
+
+def from_path(path: Path, width: int, height: int, gap_ms: int = 0, dim: float = 0.0) -> Background:
+    if not path.is_file():
+        raise RenderError(f"background {path}: no such file")
+    if _is_image(path):
+        return load_image(path, width, height, dim)
+    return VideoBackground(path, gap_ms, dim)
+
+
+def _project_path(project: Project, p: Path | None) -> Path | None:
+    if p is None or str(p).startswith("?"):  # Aegisub's "?dummy:" video
+        return None
+    return p if p.is_absolute() else project.source.parent / p
+
+
+def resolve_background(project: Project, settings: RenderSettings, width: int, height: int) -> Background:
+    dim = float(settings.background_dim if settings.background_dim is not None else project.render.get("background_dim", 0.0))
+    if not 0.0 <= dim <= 1.0:
+        raise RenderError(f"background_dim must be between 0 and 1, not {dim}")
+    gap = project.media.video_gap
+    if settings.background:
+        rgb = parse_color(settings.background)
+        if rgb is not None:
+            return SolidBackground(rgb)
+        path = Path(settings.background).expanduser()
+        if not path.exists():
+            raise RenderError(f"background {settings.background!r}: not a colour and no such file")
+        return from_path(path, width, height, gap, dim)
+    for candidate in (_project_path(project, project.media.video), _project_path(project, project.media.background)):
+        if candidate is None:
+            continue
+        if not candidate.is_file():
+            log.warning("background %s named by %s does not exist: using black", candidate, project.source.name)
+            continue
+        return from_path(candidate, width, height, gap, dim)
+    return SolidBackground((0, 0, 0))
