@@ -19,6 +19,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 import apprise
 
+from hotfolder.status_page import format_duration
+
 log = logging.getLogger(__name__)
 
 EVENTS: tuple[str, ...] = ("job_done", "job_failed", "job_cancelled", "batch_done", "daemon_error")
@@ -270,20 +272,6 @@ class Message:
     body: str                       # markdown
     notify_type: str = apprise.NotifyType.INFO
     attach: Path | None = None      # poster frame, when it exists
-
-
-def format_duration(seconds: float | None) -> str:
-    """125.4 -> '2m 05s'; 3725 -> '1h 02m 05s'; 42 -> '42s'."""
-    if seconds is None:
-        return "?"
-    total = int(round(max(0.0, float(seconds))))
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    if h:
-        return f"{h}h {m:02d}m {s:02d}s"
-    if m:
-        return f"{m}m {s:02d}s"
-    return f"{s}s"
 
 
 def _md(text: Any) -> str:
