@@ -1,0 +1,204 @@
+"""FrameRenderer end to end on real GL: the async I420 path equals the RGB frames
+converted, repeated frames are not redrawn, backgrounds (colour, image cover-scaled,
+looping video decoded with PyAV) and how the background is chosen."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from hotfolder.commands.still import encode_png
+from hotfolder.errors import RenderError
+from hotfolder.project.model import Color, Media, Project
+from hotfolder.render.background import (
+    ImageBackground, SolidBackground, VideoBackground, cover, parse_color, resolve_background,
+)
+from hotfolder.render.frames import FrameRenderer
+from hotfolder.render.types import EventImage, GlyphImage, Quad, frame_time_ms
+from hotfolder.settings import RenderSettings
+
+W, H = 160, 90
+
+
+class HandLayout:
+    def __init__(self, events: list[EventImage]) -> None:
+        self.events = events
+        self.calls = 0
+
+    def events_at(self, t_ms: int) -> list[EventImage]:
+        self.calls += 1
+        return [e for e in self.events if e.start <= t_ms < e.end]
+
+
+def bt709_i420(rgb: np.ndarray) -> np.ndarray:
+    f = rgb.astype(np.float64) / 255.0
+    h, w = rgb.shape[:2]
+    y = 16 + 219 * (0.2126 * f[..., 0] + 0.7152 * f[..., 1] + 0.0722 * f[..., 2])
+    m = f.reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
+    my = 0.2126 * m[..., 0] + 0.7152 * m[..., 1] + 0.0722 * m[..., 2]
+    u = 128 + 224 * (m[..., 2] - my) / 1.8556
+    v = 128 + 224 * (m[..., 0] - my) / 1.5748
+    return np.concatenate([np.clip(np.rint(p), 0, 255).astype(np.uint8).ravel() for p in (y, u, v)]).reshape(h * 3 // 2, w)
+
+
+def karaoke_events() -> list[EventImage]:
+    glyph = GlyphImage("g", np.tile(np.linspace(0, 255, 24).astype(np.uint8), (16, 1)))
+    sung, unsung = Color(255, 220, 0), Color(40, 120, 255)
+    quads = [
+        Quad(glyph, 10 + 26 * i, 40, "fill", sung, unsung, "fill", 400 + 200 * i, 600 + 200 * i, 10 + 26 * i, 34 + 26 * i)
+        for i in range(3)
+    ]
+    quads.append(Quad(glyph, 100, 40, "fill", sung, unsung, "instant", 1000, 1100))
+    return [EventImage(200, 1400, quads, fade=(255, 0, 255, 0, 120, 1000, 1200))]
+
+
+def project(tmp_path: Path, media: Media | None = None) -> Project:
+    return Project("ass", tmp_path / "song.ass", media=media or Media())
+
+
+def test_async_yuv_equals_rgb_frames_converted_and_repeats_are_not_redrawn(tmp_path):
+    fps = 25
+    times = [frame_time_ms(i, fps) for i in range(45)]  # 0..1760 ms: before, during and after the line
+    layout = HandLayout(karaoke_events())
+    settings = RenderSettings(width=W, height=H, fps=fps, background="#102030")
+    with FrameRenderer(project(tmp_path), settings, layout=layout) as r:
+        expected = [bt709_i420(r.render_rgb(t)) for t in times]
+        r.frames_drawn = 0
+        got = list(r.iter_yuv420(iter(times)))  # any iterable, consumed lazily
+        drawn = r.frames_drawn
+        # a consumer that stops early leaves the renderer usable
+        gen = r.iter_yuv420(times)
+        first = next(gen)
+        gen.close()
+        again = list(r.iter_yuv420(times[10:14]))
+    assert len(got) == len(times)
+    for t, a, b in zip(times, got, expected):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 1, t
+        assert not a.flags.writeable
+    # static stretches (before 200 ms, the held middle of the line, after 1400 ms) are repeats
+    assert 15 < drawn < len(times) - 10
+    assert np.array_equal(first, got[0])
+    assert all(np.array_equal(a, got[10 + i]) for i, a in enumerate(again))
+    # frames really change where the wipe and fade move, and hold where nothing does
+    assert not np.array_equal(got[12], got[13])  # 480 / 520 ms: wipe in progress
+    assert np.array_equal(got[0], got[3]) and np.array_equal(got[40], got[44])
+
+
+def test_odd_size_cannot_be_yuv420(tmp_path):
+    settings = RenderSettings(width=W + 1, height=H, background="black")
+    with FrameRenderer(project(tmp_path), settings, layout=HandLayout([])) as r:
+        assert r.render_rgb(0).shape == (H, W + 1, 3)
+        with pytest.raises(RenderError, match="even"):
+            list(r.iter_yuv420([0]))
+
+
+# -- backgrounds ------------------------------------------------------------------------
+
+def test_parse_color():
+    assert parse_color("black") == (0, 0, 0)
+    assert parse_color("#FF8000") == (255, 128, 0)
+    assert parse_color("#f80") == (255, 136, 0)
+    assert parse_color("0x102030") == (16, 32, 48)
+    assert parse_color("bg.png") is None and parse_color("nope") is None
+
+
+def test_cover_math():
+    c = cover(200, 100, 320, 180)
+    assert (c.scaled_w, c.scaled_h, c.crop_x, c.crop_y) == (360, 180, 20, 0)
+    c = cover(40, 40, 160, 90)
+    assert (c.scaled_w, c.scaled_h, c.crop_x, c.crop_y) == (160, 160, 0, 35)
+
+
+def test_image_background_covers_and_centre_crops(tmp_path):
+    img = np.zeros((100, 200, 3), np.uint8)
+    img[:, :] = (0, 0, 255)
+    img[:, :10] = (0, 255, 0)    # cropped away: cover scales by 1.8 and crops 20 px (11 source px) per side
+    img[:, 190:] = (0, 255, 0)
+    img[:, 12:40] = (255, 0, 0)  # visible at the left edge
+    path = tmp_path / "bg.png"
+    path.write_bytes(encode_png(img))
+    settings = RenderSettings(width=320, height=180, background=str(path))
+    with FrameRenderer(project(tmp_path), settings, layout=HandLayout([])) as r:
+        out = r.render_rgb(0).astype(int)
+    assert out.shape == (180, 320, 3)
+    assert out[:, 3:-3, 1].max() < 40                      # no green survives the crop
+    assert np.abs(out[[0, 90, 179], 10] - (255, 0, 0)).max() <= 3   # full height, red band at the left
+    assert np.abs(out[[0, 90, 179], 200] - (0, 0, 255)).max() <= 3
+    # x1.8 then 20 px off: the red band (source 12..39) ends near output x 52; a stretch
+    # (x1.6) would end it at 64, a fit (x0.9 with bars) at 36 + bar
+    assert np.abs(out[90, 48] - (255, 0, 0)).max() <= 3 and np.abs(out[90, 56] - (0, 0, 255)).max() <= 3
+
+
+def make_clip(path: Path, frames: int = 10, fps: int = 10, size: tuple[int, int] = (40, 40)) -> list[int]:
+    """A 1 s clip; frame i: top 10 rows bright, the rest grey level 20 + 20*i. Returns the levels."""
+    levels = [20 + 20 * i for i in range(frames)]
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=fps)
+        s.width, s.height = size
+        s.pix_fmt = "yuv420p"
+        s.options = {"qp": "0", "preset": "ultrafast"}
+        for i, level in enumerate(levels):
+            a = np.full((size[1], size[0], 3), level, np.uint8)
+            a[:10] = 250
+            f = av.VideoFrame.from_ndarray(a, format="rgb24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return levels
+
+
+def test_video_background_loops_honours_gap_dims_and_covers(tmp_path):
+    clip = tmp_path / "loop.mp4"
+    levels = make_clip(clip)
+    gap = 250
+    media = Media(video=Path("loop.mp4"), video_gap=gap)  # relative to the project file
+    settings = RenderSettings(width=W, height=H, fps=25)
+    with FrameRenderer(project(tmp_path, media), settings, layout=HandLayout([])) as r:
+        assert isinstance(r.background, VideoBackground)
+
+        def level(t: int) -> int:
+            return int(r.render_rgb(t)[60, 80, 1])
+
+        def expect(t: int) -> int:
+            return levels[(max(0, t - gap) % 1000) // 100]
+
+        seq = [0, 249, 250, 349, 350, 640, 1249, 1250, 1260, 1790, 2600, 3249, 3250]
+        for t in seq + [100, 700, 2000]:  # forward, across loops, then backwards (restart)
+            assert abs(level(t) - expect(t)) <= 3, (t, level(t), expect(t))
+        assert r.background.loop_ms == 1000
+        top = r.render_rgb(300)
+        # 40x40 covering 160x90: x4 and 35 rows cropped, so the bright top 10 source rows
+        # end at output row 5 (a stretch would reach row 22)
+        assert top[1, 80, 1] > 200 and abs(int(top[12, 80, 1]) - levels[0]) <= 3
+        yuv = list(r.iter_yuv420([frame_time_ms(i, 25) for i in range(60)]))
+        assert len(yuv) == 60
+        assert r.frames_drawn >= 20  # a moving background is drawn whenever its frame changes
+    dimmed = RenderSettings(width=W, height=H, fps=25, background=str(clip), background_dim=0.5)
+    with FrameRenderer(project(tmp_path, Media(video_gap=gap)), dimmed, layout=HandLayout([])) as r:
+        assert abs(int(r.render_rgb(1260)[60, 80, 1]) - round(expect(1260) * 0.5)) <= 3
+
+
+def test_background_choice(tmp_path, caplog):
+    s = RenderSettings(width=W, height=H)
+    assert resolve_background(project(tmp_path), s, W, H) == SolidBackground((0, 0, 0))
+    assert resolve_background(project(tmp_path), s.updated({"background": "white"}), W, H) == SolidBackground((255,) * 3)
+    with pytest.raises(RenderError, match="no such file"):
+        resolve_background(project(tmp_path), s.updated({"background": "missing.png"}), W, H)
+    (tmp_path / "bg.png").write_bytes(encode_png(np.full((9, 16, 3), 77, np.uint8)))
+    p = project(tmp_path, Media(background=Path("bg.png")))
+    bg = resolve_background(p, s, W, H)
+    assert isinstance(bg, ImageBackground) and bg.pixels.shape == (H, W, 3) and int(bg.pixels[40, 40, 0]) == 77
+    # the settings' colour wins over the project's image
+    assert resolve_background(p, s.updated({"background": "#010203"}), W, H) == SolidBackground((1, 2, 3))
+    # a project naming media that is not there (e.g. an ASS Video File from another machine): black, with a warning
+    with caplog.at_level(logging.WARNING):
+        bg = resolve_background(project(tmp_path, Media(video=Path("C:/elsewhere/video.mkv"))), s, W, H)
+    assert bg == SolidBackground((0, 0, 0)) and "does not exist" in caplog.text
+    (tmp_path / "junk.bin").write_bytes(b"not media at all" * 10)
+    with pytest.raises(RenderError, match="junk.bin"):
+        resolve_background(project(tmp_path), s.updated({"background": str(tmp_path / "junk.bin")}), W, H)
