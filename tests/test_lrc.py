@@ -249,3 +249,15 @@ def test_mutated_valid_file_raises_only_project_error(tmp_path, cut, junk):
         assert 0 <= line.start <= line.end
         for s in line.syllables:
             assert s.start <= s.end
+
+
+def test_plain_file_with_a_slash_line_stays_plain(tmp_path):
+    p = write(tmp_path, "[00:01.00]first whole line\n[00:03.00]/ spoken: and now\n[00:05.00]third whole line\n")
+    lines = lrc.load(p, Limits()).lines
+    assert [ln.text for ln in lines] == ["first whole line", "/ spoken: and now", "third whole line"]
+
+
+def test_huge_numbers_are_project_errors(tmp_path):
+    p = write(tmp_path, "[offset:" + "9" * 5000 + "]\n[00:01.00]a\n")
+    with pytest.raises(ProjectError, match="offset"):
+        lrc.load(p, Limits())

@@ -330,3 +330,12 @@ def test_mutated_valid_file_raises_only_project_error(tmp_path, cut, junk):
     for line in project.lines:
         assert 0 <= line.start <= line.end
         assert all(s.start <= s.end for s in line.syllables)
+
+
+def test_huge_numbers_are_project_errors(tmp_path):
+    p = write(tmp_path, HEADER + "#BPM:300\n: " + "9" * 5000 + " 1 0 a\nE\n")
+    with pytest.raises(ProjectError, match="bad note line"):
+        ultrastar.load(p, Limits())
+    p = write(tmp_path, HEADER + "#BPM:" + "9" * 5000 + "\n: 0 1 0 a\nE\n")
+    with pytest.raises(ProjectError, match="not a number"):
+        ultrastar.load(p, Limits())

@@ -57,7 +57,7 @@ _META = re.compile(r"([A-Za-z#][A-Za-z0-9_#-]*)\s*:(.*)", re.S)
 _STAMP_LIKE = re.compile(r"\d[^:]*:.*", re.S)
 # Word stamps inside a line's text, in angle or square brackets.
 _WORD_STAMP = re.compile(r"<(\d[^<>:]*:[^<>]*)>|\[(\d[^\[\]:]*:[^\[\]]*)\]")
-_OFFSET = re.compile(r"[+-]?\d+")
+_OFFSET = re.compile(r"[+-]?\d{1,9}")
 
 
 @dataclass
@@ -147,7 +147,7 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
             entries.append(_Entry(max(0, stamp - offset), line_no, body, shift=stamp - stamps[0]))
     entries.sort(key=lambda e: (e.time, e.line_no))
 
-    kar_style = any(_kar_marker(e.body) for e in entries) and not any(_WORD_STAMP.search(e.body) for e in entries)
+    kar_style = _is_kar_style(entries)
     if kar_style:
         lines = _kar_lines(entries, file, limits)
     else:
@@ -172,6 +172,16 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
 
 def _kar_marker(body: str) -> bool:
     return body.startswith(("/", "\\"))
+
+
+def _is_kar_style(entries: list[_Entry]) -> bool:
+    """Syllable-per-line style: '/' markers, no word stamps, and (nearly) every entry a
+    single word, so a plain LRC file with one line that happens to start with '/' stays plain."""
+    texts = [e.body for e in entries if e.body.strip()]
+    if not any(_kar_marker(t) for t in texts) or any(_WORD_STAMP.search(t) for t in texts):
+        return False
+    single = sum(1 for t in texts if len(t.lstrip("/\\").split()) <= 1)
+    return single >= 0.8 * len(texts)
 
 
 def _entry_line(entry: _Entry, next_time: int | None, offset: int, file: Path, limits: Limits) -> Line | None:

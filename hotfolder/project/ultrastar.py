@@ -57,10 +57,11 @@ KNOWN_TAGS = frozenset({
     "START", "END", "PREVIEWSTART", "MEDLEYSTARTBEAT", "MEDLEYENDBEAT", "P1", "P2",
 })
 
-_NOTE = re.compile(r"(?P<type>\S)[ \t]*(?P<start>-?\d+)[ \t]+(?P<dur>\d+)[ \t]+(?P<pitch>-?\d+)(?:[ \t](?P<text>.*))?")
-_PHRASE = re.compile(r"-[ \t]*(?:(?P<a>-?\d+)(?:[ \t]+(?P<b>-?\d+))?)?[ \t]*")
+# Numbers are bounded: a 5000-digit beat is not a beat (and int() would refuse it).
+_NOTE = re.compile(r"(?P<type>\S)[ \t]*(?P<start>-?\d{1,9})[ \t]+(?P<dur>\d{1,9})[ \t]+(?P<pitch>-?\d{1,9})(?:[ \t](?P<text>.*))?")
+_PHRASE = re.compile(r"-[ \t]*(?:(?P<a>-?\d{1,9})(?:[ \t]+(?P<b>-?\d{1,9}))?)?[ \t]*")
 _VOICE = re.compile(r"P[ \t]*(?P<n>\d)[ \t]*")
-_DECIMAL = re.compile(r"[+-]?\d+(?:[.,]\d*)?|[+-]?[.,]\d+")
+_DECIMAL = re.compile(r"[+-]?\d{1,12}(?:[.,]\d{0,12})?|[+-]?[.,]\d{1,12}")
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 _HEADER_LINE = re.compile(r"#\s*([^:\s][^:]*?)\s*:(.*)")
 
