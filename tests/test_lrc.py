@@ -261,3 +261,11 @@ def test_huge_numbers_are_project_errors(tmp_path):
     p = write(tmp_path, "[offset:" + "9" * 5000 + "]\n[00:01.00]a\n")
     with pytest.raises(ProjectError, match="offset"):
         lrc.load(p, Limits())
+
+
+def test_lines_sharing_a_stamp_both_last_until_the_next_stamp(tmp_path):
+    # A translation under the lyric at the same stamp: both run from 15300 to the next later
+    # stamp 62300, capped at 15300 + 10000 = 25300 (not to 15300, the next entry).
+    p = write(tmp_path, "[00:15.30]hello\n[00:15.30]你好\n[01:02.30]world\n")
+    lines = lrc.load(p, Limits()).lines
+    assert [(ln.text, ln.start, ln.end) for ln in lines[:2]] == [("hello", 15300, 25300), ("你好", 15300, 25300)]

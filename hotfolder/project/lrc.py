@@ -152,8 +152,13 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         lines = _kar_lines(entries, file, limits)
     else:
         lines = []
-        for i, entry in enumerate(entries):
-            next_time = entries[i + 1].time if i + 1 < len(entries) else None
+        # A line lasts until the next later stamp: lines sharing a stamp (a translation
+        # under the lyric, say) must not end each other at once.
+        next_later: list[int | None] = [None] * len(entries)
+        for i in range(len(entries) - 2, -1, -1):
+            nxt = entries[i + 1].time
+            next_later[i] = nxt if nxt > entries[i].time else next_later[i + 1]
+        for entry, next_time in zip(entries, next_later):
             line = _entry_line(entry, next_time, offset, file, limits)
             if line is not None:
                 lines.append(line)
@@ -244,7 +249,7 @@ def _words_to_syllables(timed: list[tuple[int, str]], next_time: int | None, fil
     last = words[-1]
     if last[1] is None:
         end = last[0] + LAST_SYLLABLE_MAX_MS
-        if next_time is not None and next_time >= last[0]:
+        if next_time is not None and next_time > last[0]:
             end = min(end, next_time)
         last[1] = end
     syllables = []
