@@ -1,0 +1,354 @@
+"""One job: import → render (FrameRenderer, GPU) → encode (PyAV, own thread) → verify → rename.
+
+Settings: `export` applies the project's own render settings (`project.render`, e.g. a
+.kproj's `render:` section) through `effective_settings`, which only fills fields the
+caller left at their defaults; whatever the caller set explicitly wins. A caller that wants
+its settings used exactly as given passes `project_render=False`.
+
+Pause/abort: `control.checkpoint()` runs before every frame is rendered. A checkpoint that
+holds longer than `HOLD_SECONDS` is a pause: a monitor thread reports status "paused" (from
+that thread; the render thread is blocked meanwhile) and the whole hold is left out of the
+elapsed time and the frame rate.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+from hotfolder.encode import (
+    VideoEncoder,
+    VideoSpec,
+    plan_audio,
+    probe_audio_ms,
+    resolve_encoder,
+    verify_output,
+)
+from hotfolder.errors import ExportAborted, ProjectError, RenderError
+from hotfolder.eta import RateEstimator, WorkClock, estimated_remaining, eta_at
+from hotfolder.poster import poster_time_ms, write_poster
+from hotfolder.progress import ExportProgress, ExportStatus
+from hotfolder.project import load_project
+from hotfolder.project.limits import DEFAULT_LIMITS, Limits
+from hotfolder.project.model import Project
+from hotfolder.render.types import frame_count, frame_time_ms
+from hotfolder.settings import RenderSettings
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.25   # seconds between progress reports (plus one at each status change)
+HOLD_SECONDS = 0.25        # a checkpoint blocking longer than this is a pause
+
+
+@dataclass
+class ExportResult:
+    output: Path            # the final file
+    frames: int
+    duration: float         # seconds of video
+    renderer: str           # GL renderer string
+    encoder: str            # e.g. "libx264"
+    elapsed: float          # seconds of work
+    poster: Path | None     # JPEG poster frame when asked for
+
+
+class ExportControl(Protocol):
+    def checkpoint(self) -> None:
+        """Called before every frame: blocks while paused, raises ExportAborted to abort."""
+
+
+ProgressCallback = Callable[[ExportProgress], None]
+
+# project.render keys a project may set (paths and GPU choice stay with the operator)
+_PROJECT_KEYS = {"width", "height", "fps", "encoder", "crf", "preset", "bitrate", "background", "tail_ms"}
+
+
+def effective_settings(project: Project, settings: RenderSettings) -> RenderSettings:
+    """`settings` with the project's render section filling the fields left at their default.
+
+    Accepted keys: size ("WxH"), width, height, fps, encoder, crf, preset, bitrate,
+    background (a colour; images and videos come from the project's media), tail_ms.
+    Bad values are a ProjectError naming the key; unknown keys are logged and ignored."""
+    if not project.render:
+        return settings
+    defaults = RenderSettings()
+    values: dict[str, Any] = {}
+    for key, value in project.render.items():
+        if key == "size":
+            w, h = _parse_size(str(value), project.source)
+            values.update(width=w, height=h)
+        elif key in _PROJECT_KEYS:
+            values[key] = value
+        else:
+            log.warning("%s: render.%s is not a project render setting; ignored", project.source.name, key)
+    types = {f.name: f.type for f in fields(RenderSettings)}
+    chosen: dict[str, Any] = {}
+    for key, value in values.items():
+        value = _coerce(key, value, types[key], project.source)
+        if getattr(settings, key) == getattr(defaults, key):
+            chosen[key] = value
+    return settings.updated(chosen)
+
+
+def _parse_size(text: str, source: Path) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ProjectError(source, None, f"render.size {text!r} is not WIDTHxHEIGHT") from None
+    return w, h
+
+
+def _coerce(key: str, value: Any, type_name: Any, source: Path) -> Any:
+    if key in ("width", "height", "fps", "crf", "tail_ms"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+            raise ProjectError(source, None, f"render.{key} must be a whole number, not {value!r}")
+        value = int(value)
+        low = {"width": 16, "height": 16, "fps": 1, "crf": 0, "tail_ms": 0}[key]
+        high = {"width": 7680, "height": 4320, "fps": 240, "crf": 63, "tail_ms": 600_000}[key]
+        if not low <= value <= high:
+            raise ProjectError(source, None, f"render.{key} = {value} is outside {low}..{high}")
+        return value
+    if not isinstance(value, str) or not value.strip():
+        raise ProjectError(source, None, f"render.{key} must be text, not {value!r}")
+    if key == "background" and ("/" in value or "\\" in value or "." in value):
+        raise ProjectError(source, None, "render.background must be a colour; name images and videos as media")
+    return value.strip()
+
+
+def _load(project_path: Path, settings: RenderSettings, limits: Limits, project_render: bool
+          ) -> tuple[Project, RenderSettings]:
+    project = load_project(project_path, limits)
+    if project_render:
+        settings = effective_settings(project, settings)
+    return project, settings
+
+
+def _audio_and_duration(project: Project, settings: RenderSettings) -> tuple[Path | None, int]:
+    """The audio to use (settings.audio wins) and the video's length in ms: the audio's,
+    or the last line's end plus settings.tail_ms without audio."""
+    audio = settings.audio or project.media.audio
+    if audio is not None:
+        audio = Path(audio)
+        if not audio.is_file():
+            raise ProjectError(project.source, None, f"audio file not found: {audio}")
+        return audio, probe_audio_ms(audio)
+    return None, project.duration + settings.tail_ms
+
+
+def plan_frames(project_path: Path, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS, *,
+                project_render: bool = True) -> int:
+    """The number of frames `export` will produce (import + audio probe only)."""
+    project, settings = _load(Path(project_path), settings, limits, project_render)
+    _, duration_ms = _audio_and_duration(project, settings)
+    return frame_count(duration_ms, settings.fps)
+
+
+def partial_path(output: Path) -> Path:
+    return output.with_name(f".{output.stem}.partial{output.suffix}")
+
+
+class _Reporter:
+    """Progress bookkeeping: work clock, smoothed rate, throttled callback; thread-safe
+    because the pause monitor reports from its own thread."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int) -> None:
+        self.callback = callback
+        self.total = total
+        self.frame = 0
+        self.renderer = ""
+        self.clock = WorkClock(time.monotonic())
+        self.rate = RateEstimator()
+        self.lock = threading.Lock()
+        self.last_emit = -1e9
+        self.status: ExportStatus = "starting"
+        self.operation = "loading project"
+        self._warned = False
+
+    def set(self, status: ExportStatus, operation: str) -> None:
+        with self.lock:
+            self.status, self.operation = status, operation
+            self._emit(time.monotonic())
+
+    def frame_done(self, frame: int) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.frame = frame
+            self.rate.update(frame, self.clock.elapsed(now))
+            if now - self.last_emit >= PROGRESS_INTERVAL:
+                self._emit(now)
+
+    def snapshot(self, now: float) -> ExportProgress:
+        fps = self.rate.fps
+        remaining = estimated_remaining(self.total, self.frame, fps) if self.status == "rendering" else None
+        if self.status in ("verifying", "done"):
+            remaining = 0.0
+            elapsed = self.clock.elapsed(now)
+            fps = self.frame / elapsed if elapsed > 0 else fps  # the whole job's average
+        return ExportProgress(
+            status=self.status, current_frame=self.frame, total_frames=self.total,
+            elapsed=round(self.clock.elapsed(now), 3), estimated_remaining=remaining,
+            eta=eta_at(datetime.now(timezone.utc), remaining), current_operation=self.operation,
+            fps=round(fps or 0.0, 2), renderer=self.renderer)
+
+    def _emit(self, now: float) -> None:
+        self.last_emit = now
+        if self.callback is None:
+            return
+        try:
+            self.callback(self.snapshot(now))
+        except Exception:  # a failing progress sink (e.g. a share gone away) must not kill the render
+            if not self._warned:
+                log.warning("progress callback failed; the export goes on", exc_info=True)
+                self._warned = True
+
+
+class _Checkpoints:
+    """Calls control.checkpoint() and turns long holds into "paused" reports."""
+
+    def __init__(self, control: ExportControl | None, reporter: _Reporter) -> None:
+        self.control = control
+        self.reporter = reporter
+        self.since: float | None = None
+        self.paused = False
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        if control is not None:
+            self.thread = threading.Thread(target=self._monitor, name="export-pause-monitor", daemon=True)
+            self.thread.start()
+
+    def __call__(self) -> None:
+        if self.control is None:
+            return
+        self.since = time.monotonic()
+        try:
+            self.control.checkpoint()
+        finally:
+            r = self.reporter
+            with r.lock:
+                self.since = None
+                if self.paused:
+                    self.paused = False
+                    r.clock.resume(time.monotonic())
+                    r.rate = _resumed(r.rate, r.frame, r.clock.elapsed(time.monotonic()))
+                    r.status, r.operation = "rendering", "rendering frames"
+                    r._emit(time.monotonic())
+
+    def _monitor(self) -> None:
+        while not self.stop.wait(0.05):
+            r = self.reporter
+            with r.lock:
+                since = self.since
+                now = time.monotonic()
+                if since is not None and not self.paused and now - since >= HOLD_SECONDS:
+                    self.paused = True
+                    r.clock.pause(since)
+                    r.status, r.operation = "paused", "paused"
+                    r._emit(now)
+                elif self.paused and now - r.last_emit >= 1.0:
+                    r._emit(now)  # keep the sidecar fresh while paused
+
+    def close(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
+def _resumed(rate: RateEstimator, frames: int, work: float) -> RateEstimator:
+    """After a pause, the next rate sample starts at the resume point (not across the hold)."""
+    rate._frames, rate._time = frames, work
+    return rate
+
+
+def export(project_path: Path, output: Path, settings: RenderSettings, *,
+           on_progress: ProgressCallback | None = None,
+           control: ExportControl | None = None,
+           poster: Path | None = None,
+           limits: Limits = DEFAULT_LIMITS,
+           project_render: bool = True,
+           overwrite: bool = False) -> ExportResult:
+    """Render `project_path` to `output` (see the module doc). Raises ProjectError (bad
+    input), RenderError (GL, encoder, failed check) or ExportAborted; the partial file is
+    removed then. An existing `output` is an error unless `overwrite`."""
+    project_path, output = Path(project_path), Path(output)
+    reporter = _Reporter(on_progress, 0)
+    reporter.set("starting", "loading project")
+    project, settings = _load(project_path, settings, limits, project_render)
+    audio, duration_ms = _audio_and_duration(project, settings)
+    encoder_name = resolve_encoder(settings.encoder, output)
+    if output.exists() and not overwrite:
+        raise RenderError(f"{output} already exists")
+    if not output.parent.is_dir():
+        raise RenderError(f"output folder {output.parent} does not exist")
+    audio_plan = plan_audio(audio, output) if audio else None
+
+    from hotfolder.render.frames import FrameRenderer  # GL is loaded only when rendering
+
+    reporter.set("starting", "starting renderer")
+    try:
+        renderer = FrameRenderer(project, settings)
+    except (ProjectError, RenderError):
+        raise
+    except Exception as exc:
+        raise RenderError(f"cannot start the renderer: {type(exc).__name__}: {exc}") from exc
+    partial = partial_path(output)
+    encoder: VideoEncoder | None = None
+    checkpoints: _Checkpoints | None = None
+    try:
+        fps = renderer.fps
+        if renderer.width % 2 or renderer.height % 2:
+            raise RenderError(f"size {renderer.width}x{renderer.height}: width and height must be even for yuv420p")
+        total = frame_count(duration_ms, fps)
+        reporter.total, reporter.renderer = total, renderer.renderer
+        poster_rgb = renderer.render_rgb(poster_time_ms(project, duration_ms)) if poster else None
+        spec = VideoSpec(encoder_name, renderer.width, renderer.height, fps, settings.crf, settings.preset,
+                         settings.bitrate)
+        log.info("rendering %s: %d frames %dx%d@%d, %s, %s", project_path.name, total, renderer.width,
+                 renderer.height, fps, encoder_name, renderer.renderer)
+        encoder = VideoEncoder(partial, spec, audio_plan)
+        checkpoints = _Checkpoints(control, reporter)
+        reporter.clock = WorkClock(time.monotonic())  # start-up is not frame work
+        reporter.set("rendering", "rendering frames")
+
+        def times() -> Iterator[int]:
+            for i in range(total):
+                checkpoints()
+                yield frame_time_ms(i, fps)
+
+        done = 0
+        for yuv in renderer.iter_yuv420(times()):
+            encoder.write_yuv420(yuv)
+            done += 1
+            reporter.frame_done(done)
+        checkpoints.close()
+        if done != total:
+            raise RenderError(f"renderer produced {done} frames, expected {total}")
+        reporter.set("verifying", "finishing encode")
+        stats = encoder.finish()
+        encoder = None
+        reporter.set("verifying", "verifying output")
+        verify_output(partial, frames=total, fps=fps, expect_audio=audio is not None,
+                      audio_seconds=duration_ms / 1000 if audio is not None else None)
+        if output.exists() and not overwrite:
+            raise RenderError(f"{output} appeared while rendering; not overwriting it")
+        os.replace(partial, output)
+        poster_path = write_poster(poster_rgb, poster) if poster is not None and poster_rgb is not None else None
+        elapsed = reporter.clock.elapsed(time.monotonic())
+        reporter.set("done", "done")
+        log.info("%s: %d frames in %.1f s (%.1f fps)", output.name, total, elapsed, total / elapsed if elapsed else 0)
+        return ExportResult(output=output, frames=total, duration=total / fps, renderer=renderer.renderer,
+                            encoder=stats.encoder, elapsed=elapsed, poster=poster_path)
+    except BaseException as exc:
+        if checkpoints is not None:
+            checkpoints.close()
+        if encoder is not None:
+            encoder.abort()
+        partial.unlink(missing_ok=True)
+        if isinstance(exc, Exception) and not isinstance(exc, (ProjectError, RenderError, ExportAborted)):
+            raise RenderError(f"rendering {project_path.name} failed: {type(exc).__name__}: {exc}") from exc
+        raise
+    finally:
+        renderer.close()
