@@ -218,8 +218,8 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         m = _HEADER_LINE.fullmatch(stripped)
         if m:  # a '#' line without ':' carries nothing we use
             key, value = m.group(1).strip().upper(), m.group(2).strip()
-            if value:  # an empty value counts as absent
-                headers.setdefault(key, (value, i + 1))
+            if value:  # an empty value counts as absent; a repeated header: the last wins, as in USDX
+                headers[key] = (value, i + 1)
 
     version = (0, 3, 0)
     if "VERSION" in headers:
