@@ -400,3 +400,37 @@ def test_parse_event_text_is_pure() -> None:
     styles = {"Default": Style()}
     parsed = ass.parse_event_text(r"{\kf20}a{\kt100\k}b", "Default", styles)
     assert [(s.text, s.start, s.end, s.kind) for s in parsed.syllables] == [("a", 0, 200, "fill"), ("b", 1000, 2000, "instant")]
+
+
+# ------------------------------------------------------------------ robustness: only ProjectError escapes
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_TAG_SOUP = st.lists(st.sampled_from([
+    "{", "}", "\\", "k", "kf", "K", "ko", "kt", "1c", "&H", "FF", "(", ")", ",", "-", "5", "0.", "e9", "pos",
+    "fad", "an", "r", "Alt", "p1", "p0", "t(", "N", "n", "h", "fs+", "alpha", "b700", " ", "x", "é", "\t",
+]), max_size=40).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_TAG_SOUP)
+def test_random_event_text_never_crashes(tmp_path: Path, text: str) -> None:
+    p = write(tmp_path, f"Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,{text}\n")
+    proj = ass.load(p)
+    for line in proj.lines:
+        for s in line.syllables:
+            assert 0 <= s.start <= s.end
+        for r in line.effective_runs():
+            assert 0 <= r.syllable < len(line.syllables)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=600), cut=st.integers(min_value=0, max_value=2000))
+def test_mutated_files_raise_only_project_error(tmp_path: Path, data: bytes, cut: int) -> None:
+    base = (HEADER + "Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,{\\kf50}la{\\k20}la\n").encode()
+    p = tmp_path / "m.ass"
+    p.write_bytes(base[:cut] + data + base[cut:])
+    try:
+        ass.load(p)
+    except ProjectError:
+        pass
