@@ -339,3 +339,11 @@ def test_huge_numbers_are_project_errors(tmp_path):
     p = write(tmp_path, HEADER + "#BPM:" + "9" * 5000 + "\n: 0 1 0 a\nE\n")
     with pytest.raises(ProjectError, match="not a number"):
         ultrastar.load(p, Limits())
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_recognised(tmp_path, encoding):
+    p = write(tmp_path, HEADER + "#BPM:300\n: 0 1 0 Grüße\nE\n", name="wide.txt", encoding=encoding)
+    assert p.read_bytes()[:2] not in (b"\xff\xfe", b"\xfe\xff")
+    assert ultrastar.looks_like_ultrastar(p)
+    assert load_project(p).lines[0].text == "Grüße"

@@ -18,7 +18,8 @@ syllable's held vowel: the previous syllable is extended to the note's end, so t
 runs on through the held note. Spaces at a syllable's edges are word boundaries and kept
 (except at the edges of a line, where they mean nothing).
 
-Encodings: a BOM (UTF-8 or UTF-16) decides; otherwise UTF-8, else cp1252. Before 1.0.0
+Encodings: a BOM (UTF-8 or UTF-16) decides, as does UTF-16 recognised by its NUL bytes;
+otherwise UTF-8, else cp1252. Before 1.0.0
 ``#ENCODING`` is honoured by decoding the bytes again, except that bytes that are valid
 UTF-8 holding non-ASCII text stay UTF-8 when the header names a one-byte code page (such
 headers are often left behind after a file was converted to UTF-8).
@@ -102,7 +103,24 @@ def _sniff_decode(data: bytes) -> str:
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return data[len(bom):].decode(enc.replace("-sig", ""), errors="ignore")
+    wide = _bomless_utf16(data)
+    if wide:
+        return data.decode(wide, errors="ignore")
     return data.decode("utf-8", errors="replace")  # header keys are ASCII either way
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """UTF-16 without a BOM: ASCII-heavy text then has a NUL in every other byte, which no
+    one-byte code page produces; the side the NULs fall on gives the byte order."""
+    sample = data[:SNIFF_BYTES]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > len(sample) / 4 and even < odd / 8:
+        return "utf-16-le"
+    if even > len(sample) / 4 and odd < even / 8:
+        return "utf-16-be"
+    return None
 
 
 # --- decoding -------------------------------------------------------------------------
@@ -131,6 +149,9 @@ def decode(data: bytes, file: Path) -> str:
         text, enc = decode_bytes(data, "cp1252")
     except UnicodeDecodeError as exc:
         raise ProjectError(file, None, f"cannot decode text: {exc.reason}") from None
+    wide = _bomless_utf16(data) if enc not in ("utf-8-sig", "utf-16") else None
+    if wide:
+        text, enc = data.decode(wide, errors="replace"), "utf-16"
     if enc not in ("utf-8-sig", "utf-16"):
         declared, version = None, (0, 0, 0)
         for raw in _lines(text):
