@@ -19,10 +19,10 @@ runs on through the held note. Spaces at a syllable's edges are word boundaries 
 (except at the edges of a line, where they mean nothing).
 
 Encodings: a BOM (UTF-8 or UTF-16) decides, as does UTF-16 recognised by its NUL bytes;
-otherwise UTF-8, else cp1252. Before 1.0.0
-``#ENCODING`` is honoured by decoding the bytes again, except that bytes that are valid
-UTF-8 holding non-ASCII text stay UTF-8 when the header names a one-byte code page (such
-headers are often left behind after a file was converted to UTF-8).
+otherwise UTF-8, else cp1252. Before 1.0.0 ``#ENCODING`` is honoured by decoding the
+bytes again, except that bytes that are valid UTF-8 holding non-ASCII text stay UTF-8
+when the header names a one-byte code page (such headers are often left behind after a
+file was converted to UTF-8). From 1.0.0 on files are UTF-8 and ``#ENCODING`` is ignored.
 """
 from __future__ import annotations
 
