@@ -51,7 +51,8 @@ def summary(project: Project, name: str) -> str:
     rows.append(f"  lines:      {len(project.lines)}, syllables: {n_syll}")
     for ln in project.sorted_lines():
         who = f"{ln.singer}: " if ln.singer else ""
-        rows.append(f"  [{clock(ln.start)} → {clock(ln.end)}] {who}{ln.text}")
+        text = " / ".join(ln.text.splitlines())  # one row per line, even with \N breaks
+        rows.append(f"  [{clock(ln.start)} → {clock(ln.end)}] {who}{text}")
     return "\n".join(rows)
 
 

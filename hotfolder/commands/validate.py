@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,13 +26,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _source_line(source: Path, target: Path) -> int | None:
-    """The line of the project file that names `target`, for messages (None if not named there)."""
+    """The line of the project file that names `target`, for messages (None if not named there).
+
+    Projects do not keep where each media reference was written, so the file is searched:
+    first for a line that ends with the name (`audio: song.ogg`, `#MP3:song.ogg`,
+    `Audio File: song.ogg`, a trailing YAML comment ignored), then for any mention.
+    """
     try:
-        text = source.read_text(encoding="utf-8", errors="replace")
+        lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    for number, line in enumerate(text.splitlines(), 1):
-        if target.name in line:
+    name = target.name
+    for number, line in enumerate(lines, 1):
+        bare = re.sub(r"\s+#.*$", "", line).strip().strip("\"'").rstrip("/")
+        if bare.endswith(name):
+            return number
+    for number, line in enumerate(lines, 1):
+        if name in line:
             return number
     return None
 
