@@ -110,6 +110,7 @@ def test_repeated_line_with_word_stamps_is_shifted(tmp_path):
     ("00:01:50", 1500),     # [mm:ss:xx]: hundredths after a colon
     ("02:03", 123000),      # no fraction
     ("75:00.00", 4500000),  # minutes above 59
+    ("1:40:00.50", 6000500),  # h:mm:ss.xx = (60 + 40) * 60 s + 0.5 s
 ])
 def test_time_stamp_forms(tmp_path, stamp, ms):
     p = write(tmp_path, f"[{stamp}]x\n")
@@ -269,3 +270,22 @@ def test_lines_sharing_a_stamp_both_last_until_the_next_stamp(tmp_path):
     p = write(tmp_path, "[00:15.30]hello\n[00:15.30]你好\n[01:02.30]world\n")
     lines = lrc.load(p, Limits()).lines
     assert [(ln.text, ln.start, ln.end) for ln in lines[:2]] == [("hello", 15300, 25300), ("你好", 15300, 25300)]
+
+
+def test_real_world_shapes(tmp_path):
+    p = write(tmp_path, (
+        # The Wikipedia A2 example: the line stamp comes before the first word.
+        "[00:00.00] <00:00.04> When <00:00.16> the <00:00.82> truth \n"
+        "[00:06.47] <00:07.67> And <00:07.94> all\n"
+        # A line-level lyric with a closing stamp: one syllable up to it.
+        "[00:10.00]Hello World[00:12.50]\n"
+        # Per-character CJK from streaming sources: no spaces, no boundaries.
+        "[00:17.12]走[00:17.30]廊[00:17.47]灯\n"
+    ))
+    a, b, c, d = lrc.load(p, Limits()).lines
+    # "truth" has no closing stamp: next stamp 6470 is after its +1 s cap 820 + 1000 = 1820.
+    assert (a.start, a.end) == (0, 1820)
+    assert sylls(a) == [("When ", 40, 160), ("the ", 160, 820), ("truth", 820, 1820)]
+    assert (b.start, b.syllables[0].start) == (6470, 7670)
+    assert sylls(c) == [("Hello World", 10000, 12500)]
+    assert d.text == "走廊灯" and sylls(d)[-1] == ("灯", 17470, 18470)

@@ -13,7 +13,7 @@ Understood, in one file or mixed line by line:
   paragraph) begins a new lyric line, as in the KAR lyric convention.
 
 Stamps: ``mm:ss``, ``mm:ss.x``, ``mm:ss.xx``, ``mm:ss.xxx`` and ``mm:ss:xx``; minutes may
-exceed 59. ``[offset:+ms]`` follows the LRC convention: a positive offset shows the
+exceed 59; ``h:mm:ss.xx`` (three fields and a dot) counts hours. ``[offset:+ms]`` follows the LRC convention: a positive offset shows the
 lyrics earlier (time = stamp - offset; results below zero are clamped to 0).
 ``[ar:]`` and ``[ti:]`` give artist and title; other tags are ignored.
 
@@ -49,6 +49,8 @@ AUDIO_SUFFIXES = (".mp3", ".ogg", ".flac", ".m4a", ".wav", ".opus")
 
 # A time stamp's inside: minutes, seconds, optional 1-3 digit fraction after '.' or ':'.
 _STAMP = re.compile(r"(\d{1,4}):(\d{1,2})(?:[.:](\d{1,3}))?")
+# Long songs: some tools write hours, h:mm:ss.xx (a fraction after a dot tells it from mm:ss:xx).
+_STAMP_HOURS = re.compile(r"(\d{1,2}):(\d{1,2}):(\d{1,2})\.(\d{1,3})")
 # Any bracket at the start of a physical line (tag or time stamp).
 _LEADING_TAG = re.compile(r"\s*\[([^\[\]]*)\]")
 # A metadata tag: letters (or '#') then ':'.
@@ -72,10 +74,16 @@ class _Entry:
 
 def parse_stamp(s: str, file: Path, line: int | None) -> int:
     """`mm:ss[.x|.xx|.xxx|:xx]` to integer milliseconds; anything else is a ProjectError."""
-    m = _STAMP.fullmatch(s.strip())
+    h = _STAMP_HOURS.fullmatch(s.strip())
+    m = h or _STAMP.fullmatch(s.strip())
     if not m:
         raise ProjectError(file, line, f"malformed time stamp {s!r}; expected mm:ss.xx")
-    minutes, seconds, frac = int(m.group(1)), int(m.group(2)), m.group(3)
+    if h:
+        if int(h.group(2)) >= 60:
+            raise ProjectError(file, line, f"malformed time stamp {s!r}: minutes must be below 60")
+        minutes, seconds, frac = int(h.group(1)) * 60 + int(h.group(2)), int(h.group(3)), h.group(4)
+    else:
+        minutes, seconds, frac = int(m.group(1)), int(m.group(2)), m.group(3)
     if seconds >= 60:
         raise ProjectError(file, line, f"malformed time stamp {s!r}: seconds must be below 60")
     ms = (minutes * 60 + seconds) * 1000
