@@ -411,3 +411,51 @@ def test_secrets_stay_out_of_debug_logs(sink: Sink, caplog: pytest.LogCaptureFix
     assert got["path"] == f"/ok?token={SECRET}" and got["headers"]["X-Key"] == SECRET
     assert "POST /ok?token=****" in caplog.text
     assert SECRET not in caplog.text
+
+
+# ------------------------------------------------------------------ hotfolder notify-test
+
+def write_config(tmp_path: Path, notify_yaml: str) -> Path:
+    (tmp_path / "karaoke").mkdir(exist_ok=True)
+    cfg = tmp_path / "hotfolder.yaml"
+    cfg.write_text(f"hotfolders:\n  - root: {tmp_path / 'karaoke'}\nnotify:\n{notify_yaml}")
+    return cfg
+
+
+def test_notify_test_reports_each_target(sink: Sink, closed_port: int, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from hotfolder.cli import main
+    cfg = write_config(tmp_path, (
+        f"  urls:\n    - {sink.url('json', '/good')}\n"
+        f"    - json://bot:{SECRET}@127.0.0.1:{closed_port}/down\n"
+        "  timeout: 2\n  attempts: 2\n  backoff: [0.05]\n"))
+    assert main(["notify-test", "-c", str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert [r["json"]["title"] for r in sink.on("/good")] == ["Batch finished: 2 done, 1 failed"]
+    assert f"ok      json://127.0.0.1:{sink.port}/good" in out
+    assert f"FAILED  json://bot:****@127.0.0.1:{closed_port}/down" in out
+    assert "1 of 2 succeeded" in out
+    assert SECRET not in out
+
+
+def test_notify_test_event_and_poster(sink: Sink, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hotfolder.cli import main
+    poster = tmp_path / "poster.jpg"
+    poster.write_bytes(b"\xff\xd8\xff\xe0sample-poster\xff\xd9")
+    cfg = write_config(tmp_path, f"  urls: [{sink.url('form', '/f')}]\n  events: [job_failed]\n  timeout: 2\n")
+    assert main(["notify-test", "-c", str(cfg), "--event", "job_done", "--poster", str(poster)]) == 0
+    out = capsys.readouterr().out
+    assert "job_done is not in notify.events" in out and "1 of 1 succeeded" in out
+    (got,) = sink.on("/f")
+    assert b'filename="poster.jpg"' in got["body"] and b"sample-poster" in got["body"]
+    assert b"Done: Sample Song.kproj (2m 05s)" in got["body"]
+
+
+def test_notify_test_config_errors_and_no_targets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hotfolder.cli import main
+    cfg = write_config(tmp_path, "  events: [job_done, nope]\n")
+    assert main(["notify-test", "-c", str(cfg)]) == 1
+    assert "notify.events" in capsys.readouterr().err
+    cfg = write_config(tmp_path, "  events: [job_done]\n")
+    assert main(["notify-test", "-c", str(cfg)]) == 1
+    assert "no notification targets" in capsys.readouterr().err
