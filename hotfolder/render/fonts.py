@@ -1,0 +1,257 @@
+"""Font selection as libass does it: a fonts folder first, then fontconfig, then the default.
+
+A `FontResolver` answers two questions: which face renders family F in bold/italic (and
+whether bold/italic must be synthesized because the face lacks them), and which face
+renders a character the chosen face lacks (per-glyph fallback, e.g. CJK → WenQuanYi).
+Faces are opened once and shared (FreeType for outlines, HarfBuzz for shaping).
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import freetype
+import uharfbuzz as hb
+
+from hotfolder.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FAMILY = "DejaVu Sans"
+FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".pfb", ".pfa"}
+BOLD_WEIGHT = 700     # what \b1 asks for (libass FONT_WEIGHT_BOLD)
+REGULAR_WEIGHT = 400
+
+
+@dataclass(frozen=True)
+class FaceRef:
+    """One face in one font file: enough to open it again, and what it offers."""
+
+    path: Path
+    index: int
+    family: str
+    names: frozenset[str]  # lower-cased family, full and PostScript names (any language)
+    weight: int            # OS/2 usWeightClass, 400 regular, 700 bold
+    italic: bool
+
+
+@dataclass(frozen=True)
+class FontChoice:
+    """The face for a requested family/style, and what libass would synthesize on it."""
+
+    face: FaceRef
+    embolden: bool   # requested bold but the face is not: FT_Outline_Embolden like libass
+    oblique: bool    # requested italic but the face is upright: shear like libass
+
+
+@dataclass
+class FaceData:
+    """An opened face: FreeType object for outlines, HarfBuzz font for shaping, metrics."""
+
+    ref: FaceRef
+    ft: freetype.Face
+    hb_font: hb.Font
+    upem: int
+    win_ascent: int   # GDI/VSFilter metrics: the em libass sizes the font by is ascent+descent
+    win_descent: int
+    _cmap: dict[int, int] = field(default_factory=dict)
+
+    def glyph_index(self, codepoint: int) -> int:
+        gid = self._cmap.get(codepoint)
+        if gid is None:
+            gid = self.ft.get_char_index(codepoint)
+            self._cmap[codepoint] = gid
+        return gid
+
+    def has_char(self, codepoint: int) -> bool:
+        return self.glyph_index(codepoint) != 0
+
+    @cached_property
+    def metric_height(self) -> int:
+        return self.win_ascent + self.win_descent
+
+
+def _sfnt_names(face: freetype.Face) -> set[str]:
+    names: set[str] = set()
+    for i in range(face.sfnt_name_count):
+        try:
+            entry = face.get_sfnt_name(i)
+        except Exception:  # some fonts carry broken name records: skip them
+            continue
+        if entry.name_id not in (1, 4, 6, 16):
+            continue
+        raw = entry.string
+        text = ""
+        for enc in (("utf-16-be",) if entry.platform_id in (0, 3) else ("mac_roman", "latin-1")):
+            try:
+                text = raw.decode(enc)
+                break
+            except (UnicodeDecodeError, LookupError):
+                continue
+        if text:
+            names.add(text.strip().lower())
+    return names
+
+
+def _os2(hb_face: hb.Face) -> tuple[int, int, int] | None:
+    """(usWeightClass, usWinAscent, usWinDescent) from the OS/2 table, if it has one."""
+    data = hb_face.reference_table("OS/2").data
+    if len(data) < 78:
+        return None
+    weight = struct.unpack(">H", data[4:6])[0]
+    asc, desc = struct.unpack(">HH", data[74:78])
+    return weight, asc, desc
+
+
+def describe_face(path: Path, index: int) -> FaceRef:
+    face = freetype.Face(str(path), index)
+    family = (face.family_name or b"").decode("utf-8", "replace")
+    names = _sfnt_names(face) | {family.lower()}
+    hb_face = hb.Face(hb.Blob.from_file_path(str(path)), index)
+    os2 = _os2(hb_face)
+    weight = os2[0] if os2 and os2[0] else (BOLD_WEIGHT if face.style_flags & freetype.FT_STYLE_FLAG_BOLD else REGULAR_WEIGHT)
+    italic = bool(face.style_flags & freetype.FT_STYLE_FLAG_ITALIC)
+    return FaceRef(path=path, index=index, family=family, names=frozenset(names), weight=weight, italic=italic)
+
+
+def scan_fonts_dir(fonts_dir: Path) -> list[FaceRef]:
+    """Every face in every font file under `fonts_dir` (sorted, so the choice is stable)."""
+    faces: list[FaceRef] = []
+    for path in sorted(p for p in fonts_dir.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()):
+        try:
+            count = freetype.Face(str(path)).num_faces
+            for index in range(count):
+                faces.append(describe_face(path, index))
+        except Exception as exc:  # a broken file in a user's folder must not stop the render
+            log.warning("font %s cannot be read (%s): skipped", path, exc)
+    return faces
+
+
+def _style_distance(face: FaceRef, weight: int, italic: bool) -> int:
+    # libass's fontselect: an italic mismatch outweighs any weight difference
+    return abs(face.weight - weight) + (1000 if face.italic != italic else 0)
+
+
+class FontResolver:
+    """Picks faces for (family, bold, italic) and per-character fallbacks; caches everything."""
+
+    def __init__(self, fonts_dir: Path | None = None, use_fontconfig: bool = True) -> None:
+        self.fonts_dir = fonts_dir
+        self.dir_faces: list[FaceRef] = scan_fonts_dir(fonts_dir) if fonts_dir and fonts_dir.is_dir() else []
+        self.use_fontconfig = use_fontconfig and shutil.which("fc-match") is not None
+        self._choices: dict[tuple[str, bool, bool], FontChoice] = {}
+        self._fc_cache: dict[str, FaceRef | None] = {}
+        self._opened: dict[tuple[Path, int], FaceData] = {}
+        self._warned: set[str] = set()
+        self._fallback_faces: list[FaceRef] = []
+        self._fallback_for: dict[int, FaceRef | None] = {}
+
+    # ---- fontconfig -------------------------------------------------------------------
+    def _fc_match(self, pattern: str) -> FaceRef | None:
+        if pattern in self._fc_cache:
+            return self._fc_cache[pattern]
+        ref: FaceRef | None = None
+        if self.use_fontconfig:
+            try:
+                out = subprocess.run(
+                    ["fc-match", "-f", "%{file}:%{index}", pattern],
+                    capture_output=True, text=True, timeout=20, check=False,
+                ).stdout.strip()
+                file, _, index = out.rpartition(":")
+                if file and Path(file).is_file():
+                    ref = describe_face(Path(file), int(index or 0))
+            except (OSError, ValueError, subprocess.SubprocessError) as exc:
+                log.warning("fc-match %r failed: %s", pattern, exc)
+        self._fc_cache[pattern] = ref
+        return ref
+
+    # ---- selection --------------------------------------------------------------------
+    def _candidates(self, family: str, weight: int, italic: bool) -> list[FaceRef]:
+        key = family.strip().lower()
+        found = [f for f in self.dir_faces if key in f.names]
+        # the system's faces of the same family compete with the folder's, as in libass
+        style = ":bold" if weight >= BOLD_WEIGHT else ""
+        style += ":italic" if italic else ""
+        sys_face = self._fc_match(f"{family}{style}")
+        if sys_face is not None and key in sys_face.names and sys_face not in found:
+            found.append(sys_face)
+        return found
+
+    def choose(self, family: str, bold: bool = False, italic: bool = False) -> FontChoice:
+        """The face for `family` in that style. A missing family falls back to the default
+        (logged once per family); raises RenderError only when not even that exists."""
+        cache_key = (family.strip().lower(), bold, italic)
+        choice = self._choices.get(cache_key)
+        if choice is not None:
+            return choice
+        weight = BOLD_WEIGHT if bold else REGULAR_WEIGHT
+        candidates = self._candidates(family, weight, italic) if family.strip() else []
+        if not candidates:
+            if family.strip().lower() not in self._warned:
+                self._warned.add(family.strip().lower())
+                log.warning("font family %r not found: using %s", family, DEFAULT_FAMILY)
+            candidates = self._candidates(DEFAULT_FAMILY, weight, italic)
+        if not candidates:
+            # anything at all: the first face of the fonts folder, or fontconfig's default
+            candidates = self.dir_faces[:1] or [f for f in [self._fc_match(f"sans-serif")] if f]
+        if not candidates:
+            raise RenderError(f"no font available for {family!r} (is fontconfig / DejaVu Sans installed?)")
+        face = min(candidates, key=lambda f: _style_distance(f, weight, italic))
+        # libass synthesizes bold when the face is more than 150 lighter, italic when upright
+        choice = FontChoice(face=face, embolden=weight > face.weight + 150, oblique=italic and not face.italic)
+        self._choices[cache_key] = choice
+        return choice
+
+    def fallback(self, codepoint: int, primary: FaceRef) -> FaceRef | None:
+        """A face that has `codepoint` when `primary` lacks it (None: nothing has it)."""
+        if codepoint in self._fallback_for:
+            return self._fallback_for[codepoint]
+        ref: FaceRef | None = None
+        for cand in [*self._fallback_faces, *self.dir_faces]:
+            if cand != primary and self.open(cand).has_char(codepoint):
+                ref = cand
+                break
+        if ref is None:
+            cand = self._fc_match(f":charset={codepoint:x}")
+            if cand is not None and self.open(cand).has_char(codepoint):
+                ref = cand
+                if cand not in self._fallback_faces:
+                    self._fallback_faces.append(cand)
+        if ref is None:
+            log.debug("no font has U+%04X", codepoint)
+        self._fallback_for[codepoint] = ref
+        return ref
+
+    def open(self, ref: FaceRef) -> FaceData:
+        key = (ref.path, ref.index)
+        data = self._opened.get(key)
+        if data is None:
+            ft = freetype.Face(str(ref.path), ref.index)
+            _select_unicode_charmap(ft)
+            hb_face = hb.Face(hb.Blob.from_file_path(str(ref.path)), ref.index)
+            upem = hb_face.upem or ft.units_per_EM or 1000
+            os2 = _os2(hb_face)
+            asc, desc = (os2[1], os2[2]) if os2 and (os2[1] + os2[2]) else (ft.ascender, -ft.descender)
+            if asc + desc <= 0:
+                asc, desc = ft.bbox.yMax, -ft.bbox.yMin
+            hb_font = hb.Font(hb_face)
+            hb_font.scale = (upem, upem)  # shaping in font units; layout scales
+            data = FaceData(ref=ref, ft=ft, hb_font=hb_font, upem=upem, win_ascent=asc, win_descent=desc)
+            self._opened[key] = data
+        return data
+
+    def default_face(self) -> FaceRef:
+        return self.choose(DEFAULT_FAMILY).face
+
+
+def _select_unicode_charmap(face: freetype.Face) -> None:
+    # prefer a Microsoft Unicode cmap, as libass does
+    for cmap in face.charmaps:
+        if cmap.platform_id == 3 and cmap.encoding_id in (1, 10):
+            face.set_charmap(cmap)
+            return
