@@ -459,26 +459,30 @@ class Notifier:
 
     # -- the daemon's calls: build the message, queue it, return
 
-    def job_done(self, report: Mapping[str, Any], extra_urls: Sequence[str] = ()) -> None:
-        self._job("job_done", report, extra_urls)
+    # `root`: the hot folder the report's relative paths (poster) belong to; default: self.root.
 
-    def job_failed(self, report: Mapping[str, Any], extra_urls: Sequence[str] = ()) -> None:
-        self._job("job_failed", report, extra_urls)
+    def job_done(self, report: Mapping[str, Any], extra_urls: Sequence[str] = (), *, root: Path | None = None) -> None:
+        self._job("job_done", report, extra_urls, root)
 
-    def job_cancelled(self, report: Mapping[str, Any], extra_urls: Sequence[str] = ()) -> None:
-        self._job("job_cancelled", report, extra_urls)
+    def job_failed(self, report: Mapping[str, Any], extra_urls: Sequence[str] = (), *, root: Path | None = None) -> None:
+        self._job("job_failed", report, extra_urls, root)
 
-    def batch_done(self, reports: Sequence[Mapping[str, Any]], total_seconds: float) -> None:
+    def job_cancelled(self, report: Mapping[str, Any], extra_urls: Sequence[str] = (), *,
+                      root: Path | None = None) -> None:
+        self._job("job_cancelled", report, extra_urls, root)
+
+    def batch_done(self, reports: Sequence[Mapping[str, Any]], total_seconds: float, *,
+                   root: Path | None = None) -> None:
         if "batch_done" in self.config.events and self.config.has_targets:
             self._guarded(lambda: self._enqueue(_Item(
-                batch_message(reports, total_seconds, self.host, self.root), configured=True)))
+                batch_message(reports, total_seconds, self.host, root or self.root), configured=True)))
 
-    def daemon_error(self, message: str) -> None:
+    def daemon_error(self, message: str, *, root: Path | None = None) -> None:
         if "daemon_error" in self.config.events and self.config.has_targets:
             self._guarded(lambda: self._enqueue(_Item(
-                error_message(message, self.host, self.root), configured=True)))
+                error_message(message, self.host, root or self.root), configured=True)))
 
-    def _job(self, event: str, report: Mapping[str, Any], extra_urls: Sequence[str]) -> None:
+    def _job(self, event: str, report: Mapping[str, Any], extra_urls: Sequence[str], root: Path | None) -> None:
         # The job's own URLs hear about that job whatever `events` says: someone asked for it.
         configured = event in self.config.events and self.config.has_targets
         extra = tuple(u for u in (extra_urls or ()) if isinstance(u, str) and u.strip())
@@ -487,7 +491,7 @@ class Notifier:
         for url in extra:
             _install_redactor(url_secrets(url))
         self._guarded(lambda: self._enqueue(_Item(
-            job_message(event, report, self.root, self.config.attach_poster),
+            job_message(event, report, Path(root) if root is not None else self.root, self.config.attach_poster),
             configured=configured, extra_urls=extra)))
 
     @staticmethod
