@@ -169,7 +169,7 @@ def _mask_parts(url: str) -> tuple[str, set[str]]:
     if service is not None:
         try:
             private = urlsplit(service.url(privacy=True))
-            base = f"{private.scheme}://{private.netloc}{private.path}"
+            base = f"{private.scheme}://{private.netloc}{unquote(private.path)}"  # for reading, not for use
             shown = unquote(base)
             # Whatever apprise hid in the host or path (tokens, keys) is a secret too.
             host = parts.netloc.rpartition("@")[2].split(":")[0]  # .hostname would lowercase it
