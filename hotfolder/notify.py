@@ -417,7 +417,13 @@ class _Item:
     queued_at: float = field(default_factory=time.monotonic)
 
 
-def _target_for(service: Any) -> Target:
+def _target_for(service: Any, timeout: float) -> Target:
+    # Socket time-outs no longer than one attempt, so that a worker thread apprise gave up on
+    # ends soon after (interpreter exit waits for it).
+    for attr in ("socket_connect_timeout", "socket_read_timeout"):
+        current = getattr(service, attr, None)
+        if isinstance(current, (int, float)) and current > timeout:
+            setattr(service, attr, timeout)
     try:
         masked = mask_url(service.url())
         _install_redactor(url_secrets(service.url()))
@@ -577,7 +583,7 @@ class Notifier:
             if service is None:
                 log.warning("notification URL not understood by apprise: %s", mask_url(url))
                 continue
-            targets.append(_target_for(service))
+            targets.append(_target_for(service, self.config.timeout))
         if self.config.config:
             ac = apprise.AppriseConfig()
             if not ac.add(self.config.config):
@@ -594,7 +600,7 @@ class Notifier:
                 if not services:
                     log.warning("apprise configuration %s has no services%s", self.config.config,
                                 f" tagged {', '.join(self.config.tags)}" if self.config.tags else "")
-                targets.extend(_target_for(s) for s in services)
+                targets.extend(_target_for(s, self.config.timeout) for s in services)
         return targets
 
     def deliver(self, message: Message, *, configured: bool = True,
@@ -608,7 +614,7 @@ class Notifier:
             if service is None:
                 log.warning("job notification URL not understood by apprise: %s", mask_url(url))
                 continue
-            targets.append(_target_for(service))
+            targets.append(_target_for(service, self.config.timeout))
         attach = None
         if message.attach is not None and Path(message.attach).is_file():
             attach = apprise.AppriseAttachment(str(message.attach))

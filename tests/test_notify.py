@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -467,3 +469,23 @@ def test_notify_test_config_errors_and_no_targets(tmp_path: Path, capsys: pytest
     cfg = write_config(tmp_path, "  events: [job_done]\n")
     assert main(["notify-test", "-c", str(cfg)]) == 1
     assert "no notification targets" in capsys.readouterr().err
+
+
+def test_process_exits_promptly_with_a_hanging_endpoint(hanging_port: int) -> None:
+    # the daemon's shutdown: close() gives up, and nothing left behind keeps the process alive
+    script = (
+        "import time, sys\n"
+        "from hotfolder.notify import Notifier, NotifyConfig\n"
+        f"n = Notifier(NotifyConfig(urls=('json://127.0.0.1:{hanging_port}/x', "
+        f"'mailtos://a:b@127.0.0.1:{hanging_port}?to=x@example.com'), events=frozenset({{'job_done'}}), "
+        "timeout=1.0, attempts=3, backoff=(0.5,)))\n"
+        "n.job_done({'name': 'a.ass', 'status': 'done', 'duration': 3})\n"
+        "time.sleep(0.3)\n"
+        "print('closed', n.close(0.5))\n"
+    )
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert "closed False" in proc.stdout
+    assert elapsed < 6, elapsed
