@@ -246,6 +246,10 @@ def test_no_value_resets_to_style_and_alpha_tags(tmp_path: Path) -> None:
     assert runs[2].overrides == {"1a": 0, "2a": 0, "3a": 0, "4a": 0}
     assert runs[3].overrides == {}
     assert runs[4].overrides == {"3a": 191, "fs": 60.0}  # \fs+5 = 40 * (1 + 5/10)
+    scaled = one(tmp_path, r"a{\fscx120\fsp2\xshad3}b{\blur2}c").effective_runs()
+    wide = {"fscx": 120.0, "fsp": 2.0, "xshad": 3.0, "yshad": 1.0}
+    assert [r.overrides for r in scaled] == [{}, wide, wide]
+    assert [r.text for r in scaled] == ["a", "b", "c"]  # \blur splits the run (libass), not exported
     styles = ass.load(write(tmp_path, "")).styles
     eff = ass.run_style(styles, "Default", runs[0].overrides)
     assert eff.primary == Color(255, 0, 0, 127)

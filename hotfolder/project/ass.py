@@ -34,8 +34,11 @@ prefix order, same argument splitting, same "no value = style's value" resets):
   relative to its base style (``"r"``: a ``\\r`` style name, else the line's style):
   ``"1c".."4c"``: Color (RGB only, a=255); ``"1a".."4a"``: opacity int (255 = opaque);
   ``"fn"``: str; ``"fs"``: float (``\\fs+N``/``\\fs-N`` resolved); ``"b"``: bool, or an int
-  weight (>= 100); ``"i" "u" "s"``: bool; ``"bord"``, ``"shad"``: float. Use
-  ``run_style()`` to turn a run into the effective Style.
+  weight (>= 100); ``"i" "u" "s"``: bool; ``"bord"``, ``"shad"`` (or ``"xshad"`` and
+  ``"yshad"`` when they differ), ``"fscx" "fscy"`` (percent), ``"fsp"``: float. Other tags
+  that split runs in libass (blur, rotation, ``\\xbord``…) split syllables the same way but
+  are not exported. ``run_style()`` turns a run into the effective Style (so does
+  ``render.layout.apply_overrides``).
 - Line level, first occurrence wins as in libass: ``\\an`` (and legacy ``\\a``) →
   Line.alignment, ``\\pos`` (``\\move`` counts as positioned and is approximated by its
   start point) → Line.position, ``\\fad(in,out)`` → Line.fade. ``\\fade`` with 7 values,
@@ -183,10 +186,16 @@ def _export(state: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
         if state[key] != base[key]:
             v = state[key]
             out[key] = v if (key == "b" and v >= 100) else bool(v)
+    for key in ("fscx", "fscy", "fsp"):
+        if state[key] != base[key]:
+            out[key] = state[key]
     if state["xbord"] != base["xbord"]:
         out["bord"] = state["xbord"]
-    if state["xshad"] != base["xshad"]:
-        out["shad"] = state["xshad"]
+    if state["xshad"] == state["yshad"]:
+        if state["xshad"] != base["xshad"]:
+            out["shad"] = state["xshad"]
+    else:
+        out["xshad"], out["yshad"] = state["xshad"], state["yshad"]
     return out
 
 
@@ -218,6 +227,11 @@ def run_style(styles: dict[str, Style], line_style: str, overrides: dict[str, An
         changes["outline"] = overrides["bord"]
     if "shad" in overrides:
         changes["shadow"] = overrides["shad"]
+    if "xshad" in overrides:
+        changes["shadow"] = overrides["xshad"]  # Style has one shadow offset
+    for key, attr in (("fscx", "scale_x"), ("fscy", "scale_y"), ("fsp", "spacing")):
+        if key in overrides:
+            changes[attr] = overrides[key]
     return dataclasses.replace(base, **changes) if changes else base
 
 
