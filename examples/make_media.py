@@ -11,9 +11,9 @@ example projects are timed to it:
     0.000 -  1.400  intro (C E G)              title card
     1.400 -  4.200  "Twinkle, twinkle, little star"
     4.200 -  7.000  "How I wonder what you are"
-    7.000 -  9.100  interlude (G E C)          a 2.1 s gap: countdown
-    9.100 - 11.900  "Up above the world so high"
-   11.900 - 13.000  final chord
+    7.000 - 10.500  interlude (G E C E G)      a 3.5 s gap: countdown
+   10.500 - 13.300  "Up above the world so high"
+   13.300 - 14.500  final chord
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ log = logging.getLogger("make_media")
 HERE = Path(__file__).resolve().parent
 RATE = 48_000
 NOTE_MS = 350
-SONG_MS = 13_000
+SONG_MS = 14_500
 
 # where each generated file goes (relative to examples/)
 AUDIO_TARGETS = ["kproj/song.ogg", "kproj-ref/song.ogg", "ass/song.ogg", "lrc/song.ogg", "ultrastar/song.ogg",
@@ -72,14 +72,14 @@ def notes() -> list[tuple[int, int, int, float]]:
             dur = h if i == 6 else q
             out.append((t, dur, midi(name), SUNG))
             t += dur
-    for name in ("G3", "E3", "C3"):            # interlude, 7.0 - 9.1 s
+    for name in ("G3", "E3", "C3", "E3", "G3"):  # interlude, 7.0 - 10.5 s
         out.append((t, h, midi(name), 0.45))
         t += h
     for i, name in enumerate(["G4", "G4", "F4", "F4", "E4", "E4", "D4"]):
         dur = h if i == 6 else q
         out.append((t, dur, midi(name), SUNG))
         t += dur
-    for name in ("C4", "E4", "G4"):            # final chord, 11.9 s
+    for name in ("C4", "E4", "G4"):            # final chord, 13.3 s
         out.append((t, 1000, midi(name), 0.35))
     return out
 
