@@ -106,6 +106,7 @@ class VideoSpec:
     preset: str = "veryfast"
     bitrate: str | None = None   # "6M", "800k" or bits/s; replaces CRF
     threads: int = 0             # 0: one per core
+    gpu: int | None = None       # NVENC: the CUDA device (same index as the EGL device on usual setups)
 
 
 def parse_bitrate(text: str) -> int:
@@ -133,6 +134,8 @@ def encoder_options(spec: VideoSpec) -> dict[str, str]:
             family_opts["x265-params"] = "log-level=error"
     elif spec.encoder.endswith("_nvenc"):
         family_opts = {"preset": _NVENC_PRESETS.get(preset, preset)}
+        if spec.gpu is not None:
+            family_opts["gpu"] = str(spec.gpu)
         if quality:
             family_opts.update({"rc": "vbr", "cq": str(spec.crf)})
     elif spec.encoder == "libsvtav1":

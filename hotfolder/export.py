@@ -127,7 +127,8 @@ def _load(project_path: Path, settings: RenderSettings, limits: Limits, project_
     return project, settings
 
 
-def _audio_and_duration(project: Project, settings: RenderSettings) -> tuple[Path | None, int]:
+def _audio_and_duration(project: Project, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS
+                        ) -> tuple[Path | None, int]:
     """The audio to use (settings.audio wins) and the video's length in ms: the audio's,
     or the last line's end plus settings.tail_ms without audio."""
     audio = settings.audio or project.media.audio
@@ -135,7 +136,10 @@ def _audio_and_duration(project: Project, settings: RenderSettings) -> tuple[Pat
         audio = Path(audio)
         if not audio.is_file():
             raise ProjectError(project.source, None, f"audio file not found: {audio}")
-        return audio, probe_audio_ms(audio)
+        ms = probe_audio_ms(audio)
+        if ms > limits.max_time_ms:
+            raise ProjectError(audio, None, f"audio lasts {ms / 3_600_000:.1f} hours, more than the limit")
+        return audio, ms
     return None, project.duration + settings.tail_ms
 
 
@@ -143,7 +147,7 @@ def plan_frames(project_path: Path, settings: RenderSettings, limits: Limits = D
                 project_render: bool = True) -> int:
     """The number of frames `export` will produce (import + audio probe only)."""
     project, settings = _load(Path(project_path), settings, limits, project_render)
-    _, duration_ms = _audio_and_duration(project, settings)
+    _, duration_ms = _audio_and_duration(project, settings, limits)
     return frame_count(duration_ms, settings.fps)
 
 
@@ -183,7 +187,8 @@ class _Reporter:
 
     def snapshot(self, now: float) -> ExportProgress:
         fps = self.rate.fps
-        remaining = estimated_remaining(self.total, self.frame, fps) if self.status == "rendering" else None
+        # while paused the work left stays put and the ETA moves on with the clock
+        remaining = estimated_remaining(self.total, self.frame, fps) if self.status in ("rendering", "paused") else None
         if self.status in ("verifying", "done"):
             remaining = 0.0
             elapsed = self.clock.elapsed(now)
@@ -277,7 +282,7 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
     reporter = _Reporter(on_progress, 0)
     reporter.set("starting", "loading project")
     project, settings = _load(project_path, settings, limits, project_render)
-    audio, duration_ms = _audio_and_duration(project, settings)
+    audio, duration_ms = _audio_and_duration(project, settings, limits)
     encoder_name = resolve_encoder(settings.encoder, output)
     if output.exists() and not overwrite:
         raise RenderError(f"{output} already exists")
@@ -305,7 +310,7 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
         reporter.total, reporter.renderer = total, renderer.renderer
         poster_rgb = renderer.render_rgb(poster_time_ms(project, duration_ms)) if poster else None
         spec = VideoSpec(encoder_name, renderer.width, renderer.height, fps, settings.crf, settings.preset,
-                         settings.bitrate)
+                         settings.bitrate, gpu=settings.gpu)
         log.info("rendering %s: %d frames %dx%d@%d, %s, %s", project_path.name, total, renderer.width,
                  renderer.height, fps, encoder_name, renderer.renderer)
         encoder = VideoEncoder(partial, spec, audio_plan)
