@@ -43,6 +43,26 @@ INSTANCE_FORMAT = "4i 2i 4f1 4f1 4i 2f 4i 4i/i"
 INSTANCE_ATTRS = ("i_rect", "i_atlas", "i_color", "i_before", "i_karaoke", "i_wipe", "i_fade_t", "i_fade_a")
 
 
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), output pixels
+
+
+def union(a: Box | None, b: Box | None) -> Box | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def even_clamped(box: Box | None, width: int, height: int) -> Box | None:
+    """`box` grown to even coordinates (whole 2x2 chroma blocks) and clipped to the frame."""
+    if box is None:
+        return None
+    x0, y0 = max(0, box[0] & ~1), max(0, box[1] & ~1)
+    x1, y1 = min(width, box[2] + (box[2] & 1)), min(height, box[3] + (box[3] & 1))
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
+
+
 def instance_data(events: Sequence[EventImage], rects: dict[Hashable, tuple[int, int, int, int]]) -> np.ndarray:
     """Per-quad attributes for the events, in draw order (plain data; no GL)."""
     n = sum(len(e.quads) for e in events)
@@ -73,8 +93,12 @@ def instance_data(events: Sequence[EventImage], rects: dict[Hashable, tuple[int,
     return out
 
 
+def _xywh(box: Box) -> tuple[int, int, int, int]:
+    return box[0], box[1], box[2] - box[0], box[3] - box[1]
+
+
 class EventSet:
-    """One set of visible events, ready to draw, and when its look changes over time."""
+    """One set of visible events, ready to draw, and when (and where) its look changes."""
 
     def __init__(self, events: Sequence[EventImage], data: np.ndarray, atlas_generation: int) -> None:
         self.events = tuple(events)  # held so the ids in `ident` stay unique while cached
@@ -82,36 +106,93 @@ class EventSet:
         self.data = data
         self.count = len(data)
         self.atlas_generation = atlas_generation
-        switches: set[int] = set()
-        ramps: list[tuple[int, int]] = []
-        for ev in events:
+        rect = data["rect"].astype(np.int64)
+        self._boxes = np.stack([rect[:, 0], rect[:, 1], rect[:, 0] + rect[:, 2], rect[:, 1] + rect[:, 3]], axis=1)
+        self._event_of = np.repeat(np.arange(len(events)), [len(e.quads) for e in events])
+        self.event_boxes: list[Box | None] = [self._union_of(self._event_of == i) for i in range(len(events))]
+        self.bbox: Box | None = self._union_of(np.ones(self.count, bool))
+        # karaoke state per quad = (t >= ks) + (t >= ke): 0 before, 1 wiping, 2 after
+        k = data["karaoke"].astype(np.int64)
+        never = np.iinfo(np.int64).min
+        self._ks = np.where(k[:, 0] == KARAOKE_CODES["none"], never, k[:, 2])
+        wipes = (k[:, 0] == KARAOKE_CODES["fill"]) & (k[:, 3] > k[:, 2])
+        self._ke = np.where(wipes, k[:, 3], self._ks)
+        # fade state per event = how many of t1..t4 have passed; 1 and 3 are ramps when alphas differ
+        fade_t = np.full((len(events), 4), np.iinfo(np.int64).max, np.int64)
+        ramp1 = np.zeros(len(events), bool)
+        ramp3 = np.zeros(len(events), bool)
+        for i, ev in enumerate(events):
             if ev.fade is not None:
                 a1, a2, a3, t1, t2, t3, t4 = ev.fade
-                switches.update((ev.start + t1, ev.start + t2, ev.start + t3, ev.start + t4))
-                if a1 != a2 and t2 > t1:
-                    ramps.append((ev.start + t1, ev.start + t2))
-                if a2 != a3 and t4 > t3:
-                    ramps.append((ev.start + t3, ev.start + t4))
-            for q in ev.quads:
-                if q.karaoke == "none":
-                    continue
-                switches.add(q.k_start)
-                if q.karaoke == "fill" and q.k_end > q.k_start:
-                    switches.add(q.k_end)
-                    ramps.append((q.k_start, q.k_end))
+                fade_t[i] = (ev.start + t1, ev.start + t2, ev.start + t3, ev.start + t4)
+                ramp1[i], ramp3[i] = a1 != a2, a2 != a3
+        self._fade_t, self._ramp1, self._ramp3 = fade_t, ramp1, ramp3
+        switches = set(self._ks[self._ks != never].tolist()) | set(self._ke[wipes].tolist())
+        switches |= set(fade_t[fade_t != np.iinfo(np.int64).max].tolist())
         self._switches = sorted(switches)
-        self._ramp_start = np.array([a for a, _ in ramps], np.int64)
-        self._ramp_end = np.array([b for _, b in ramps], np.int64)
+
+    def _union_of(self, mask: np.ndarray) -> Box | None:
+        if not mask.any():
+            return None
+        b = self._boxes[mask]
+        return int(b[:, 0].min()), int(b[:, 1].min()), int(b[:, 2].max()), int(b[:, 3].max())
+
+    def _states(self, t_ms: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        k = (t_ms >= self._ks).astype(np.int8) + (t_ms >= self._ke)
+        f = (t_ms >= self._fade_t).sum(axis=1)
+        fading = ((f == 1) & self._ramp1) | ((f == 3) & self._ramp3)
+        return k, f, fading
 
     def state(self, t_ms: int) -> int | None:
         """Equal numbers at two times mean identical pictures; None: changing at t."""
-        if self._ramp_start.size and bool(np.any((self._ramp_start <= t_ms) & (t_ms < self._ramp_end))):
+        k, _, fading = self._states(t_ms)
+        if (k == 1).any() or fading.any():
             return None
         return bisect.bisect_right(self._switches, t_ms)
 
+    def changed_boxes(self, t0: int, t1: int) -> list[Box]:
+        """Where the picture at t1 can differ from the one at t0: per event, the union of
+        the quads that switched, are wiping, or whose event fades."""
+        k0, f0, fading0 = self._states(t0)
+        k1, f1, fading1 = self._states(t1)
+        event_changed = (f0 != f1) | fading1 | fading0
+        changed = (k0 != k1) | (k1 == 1) | (k0 == 1) | event_changed[self._event_of]
+        if not changed.any():
+            return []
+        boxes = []
+        for i in np.unique(self._event_of[changed]).tolist():
+            box = self._union_of(changed & (self._event_of == i))
+            if box is not None:
+                boxes.append(box)
+        return boxes
+
+
+def merge_boxes(boxes: Sequence[Box]) -> list[Box]:
+    """Overlapping or touching boxes merged (a few boxes per frame: quadratic is fine)."""
+    out = list(boxes)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]:
+                    out[i] = union(a, b)  # type: ignore[assignment]
+                    del out[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return out
+
 
 class Compositor:
-    """Owns the GL objects for one output size; draws into `scene` (RGBA8, row 0 = top)."""
+    """Owns the GL objects for one output size; draws into `scene` (RGBA8, row 0 = top).
+
+    Over a static background only the lyrics' area changes from one frame to the next, so
+    `compose` redraws (and `convert_yuv` converts) just the union of the boxes of the glyphs
+    drawn now and last time; the rest of `scene` and of the Y/U/V targets is already right.
+    """
 
     def __init__(self, ctx: moderngl.Context, width: int, height: int, background: Background) -> None:
         if width < 1 or height < 1:
@@ -130,9 +211,13 @@ class Compositor:
         self._instances: moderngl.Buffer | None = None
         self._vao: moderngl.VertexArray | None = None
         self._set: EventSet | None = None
-        self._yuv_prog: moderngl.Program | None = None
-        self._yuv_fbo: moderngl.Framebuffer | None = None
-        self._yuv_vao: moderngl.VertexArray | None = None
+        self._luma: moderngl.Framebuffer | None = None
+        self._chroma: moderngl.Framebuffer | None = None
+        self._yuv_objects: list = []
+        self._scene_valid = False           # False: the next compose redraws the whole frame
+        self._set_drawn: EventSet | None = None  # what `scene` shows now, and at which time
+        self._t_drawn = 0
+        self._yuv_dirty: list[Box] = []     # what changed in `scene` since the last conversion
         self.background = background
         self._bg_texture: moderngl.Texture | None = None
         self._bg_frame_index: int | None = None
@@ -160,6 +245,10 @@ class Compositor:
         elif not isinstance(bg, SolidBackground):
             raise RenderError(f"unknown background {bg!r}")
 
+    def invalidate(self) -> None:
+        """Make the next compose redraw the whole frame."""
+        self._scene_valid = False
+
     def background_state(self, t_ms: int) -> int:
         """A number that changes exactly when the background picture does (decodes video)."""
         bg = self.background
@@ -169,14 +258,15 @@ class Compositor:
                 assert self._bg_texture is not None
                 self._bg_texture.write(np.ascontiguousarray(rgb).tobytes(), alignment=1)
                 self._bg_frame_index = index
+                self._scene_valid = False
             return index
         return 0
 
-    def _draw_background(self) -> None:
+    def _draw_background(self, box: Box) -> None:
         bg = self.background
         if isinstance(bg, SolidBackground):
             r, g, b = bg.rgb
-            self.ctx.clear(r / 255.0, g / 255.0, b / 255.0, 1.0)
+            self.scene.clear(r / 255.0, g / 255.0, b / 255.0, 1.0, viewport=_xywh(box))
             return
         assert self._bg_texture is not None
         self._bg_texture.use(1)
@@ -213,18 +303,33 @@ class Compositor:
     # -- frames -----------------------------------------------------------------------
     def compose(self, t_ms: int, events: Sequence[EventImage]) -> None:
         """Draw the frame at t_ms into `scene` (background_state(t_ms) must have been called for video)."""
+        prev, prev_t = self._set_drawn, self._t_drawn
         s = self.event_set(events)
+        if not self._scene_valid or prev is None:
+            boxes: list[Box | None] = [(0, 0, self.width, self.height)]
+        elif prev is s:
+            boxes = list(s.changed_boxes(prev_t, t_ms))
+        else:  # another set: redraw where either set has (or had) glyphs
+            boxes = [*prev.event_boxes, *s.event_boxes]
+        self._set_drawn, self._t_drawn, self._scene_valid = s, t_ms, True
+        clipped = merge_boxes([b for b in (even_clamped(b, self.width, self.height) for b in boxes) if b])
+        if not clipped:  # nothing moved: the scene already shows this frame
+            return
+        self._yuv_dirty.extend(clipped)
         self.scene.use()
-        self.ctx.disable(moderngl.BLEND)
-        self._draw_background()
-        if s.count:
-            assert self._vao is not None
-            self.ctx.enable(moderngl.BLEND)
-            self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-            self.atlas.texture.use(0)
-            self._glyphs["u_t"].value = int(t_ms)
-            self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=s.count)
+        self.atlas.texture.use(0)
+        self._glyphs["u_t"].value = int(t_ms)
+        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        for box in clipped:
+            self.scene.scissor = _xywh(box)
             self.ctx.disable(moderngl.BLEND)
+            self._draw_background(box)
+            if s.count:
+                assert self._vao is not None
+                self.ctx.enable(moderngl.BLEND)
+                self._vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=s.count)
+        self.ctx.disable(moderngl.BLEND)
+        self.scene.scissor = None
 
     def read_rgb(self) -> np.ndarray:
         data = self.scene.read(components=3, alignment=1)
@@ -235,25 +340,48 @@ class Compositor:
         return self.width * self.height * 3 // 2
 
     def convert_yuv(self, into: moderngl.Buffer) -> None:
-        """Convert `scene` to I420 on the GPU and start reading it into `into` (a pixel-pack
-        buffer of yuv_size bytes); the copy finishes in the background."""
+        """Convert `scene` to I420 on the GPU and start copying it into `into` (a pixel-pack
+        buffer of yuv_size bytes: Y, U, V planes back to back); the copy completes in the
+        background and is waited for only when `into` is read."""
         if self.width % 2 or self.height % 2:
             raise RenderError(f"YUV 4:2:0 needs an even frame size, not {self.width}x{self.height}")
-        if self._yuv_prog is None:
-            self._yuv_prog = program(self.ctx, "fullscreen.vert", "yuv420.frag")
-            self._yuv_prog["u_rgb"].value = 2
-            self._yuv_prog["u_size"].value = (self.width, self.height)
-            target = self.ctx.texture((self.width, self.height * 3 // 2), 1)
-            self._yuv_fbo = self.ctx.framebuffer([target])
-            self._yuv_vao = self.ctx.vertex_array(self._yuv_prog, [])
-        assert self._yuv_fbo is not None and self._yuv_vao is not None
-        self._yuv_fbo.use()
+        if self._luma is None:
+            self._setup_yuv()
+        assert self._luma is not None and self._chroma is not None
         self.scene_texture.use(2)
-        self._yuv_vao.render(moderngl.TRIANGLES, vertices=3)
-        self._yuv_fbo.read_into(into, components=1, alignment=1)
+        for box in merge_boxes(self._yuv_dirty):  # convert only what changed (even coordinates)
+            self._luma.scissor = _xywh(box)
+            self._luma.use()
+            self._luma_vao.render(moderngl.TRIANGLES, vertices=3)
+            self._chroma.scissor = _xywh((box[0] // 2, box[1] // 2, box[2] // 2, box[3] // 2))
+            self._chroma.use()
+            self._chroma_vao.render(moderngl.TRIANGLES, vertices=3)
+        self._luma.scissor = self._chroma.scissor = None
+        self._yuv_dirty = []
+        w, h = self.width, self.height
+        # three plain readbacks into one buffer: no per-pixel index math in any shader
+        self._luma.read_into(into, components=1, alignment=1, write_offset=0)
+        self._chroma.read_into(into, components=1, alignment=1, attachment=0, write_offset=w * h)
+        self._chroma.read_into(into, components=1, alignment=1, attachment=1, write_offset=w * h + w * h // 4)
+
+    def _setup_yuv(self) -> None:
+        w, h = self.width, self.height
+        luma_prog = program(self.ctx, "fullscreen.vert", "yuv_luma.frag")
+        chroma_prog = program(self.ctx, "fullscreen.vert", "yuv_chroma.frag")
+        luma_prog["u_rgb"].value = 2
+        chroma_prog["u_rgb"].value = 2
+        self._yuv_objects = [
+            luma_prog, chroma_prog,
+            self.ctx.texture((w, h), 1), self.ctx.texture((w // 2, h // 2), 1), self.ctx.texture((w // 2, h // 2), 1),
+        ]
+        self._luma = self.ctx.framebuffer([self._yuv_objects[2]])
+        self._chroma = self.ctx.framebuffer(self._yuv_objects[3:5])
+        self._luma_vao = self.ctx.vertex_array(luma_prog, [])
+        self._chroma_vao = self.ctx.vertex_array(chroma_prog, [])
+        self._yuv_objects += [self._luma, self._chroma, self._luma_vao, self._chroma_vao]
 
     def release(self) -> None:
-        for obj in (self._vao, self._instances, self._yuv_vao, self._yuv_fbo, self._bg_texture):
+        for obj in (self._vao, self._instances, self._bg_texture, *self._yuv_objects):
             if obj is not None:
                 obj.release()
         self.atlas.release()
