@@ -114,21 +114,30 @@ class BarProgress:
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
         self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn(),
-                                 TextColumn("{task.completed:.0f}/{task.total:.0f} frames"),
+                                 TextColumn("{task.fields[frames]}"),
                                  TextColumn("{task.fields[fps]:>6.1f} fps"), TextColumn("ETA {task.fields[eta]}"),
                                  TextColumn("{task.fields[op]}"), console=Console(stderr=True), transient=False)
-        self.task = self.progress.add_task(title, total=None, fps=0.0, eta="--:--", op="starting")
+        self.task = self.progress.add_task(title, total=None, frames="", fps=0.0, eta="--:--", op="starting")
         self.progress.start()
+        # log lines go through rich's stderr proxy (installed by start) so they print above the bar
+        self._streams: list[tuple[logging.StreamHandler, object]] = []
+        for h in logging.getLogger().handlers:
+            if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) is sys.__stderr__:
+                self._streams.append((h, h.setStream(sys.stderr)))
 
     def __call__(self, p: ExportProgress) -> None:
         eta = p.eta.astimezone().strftime("%H:%M:%S") if p.eta else "--:--"
         if p.estimated_remaining is not None:
             eta = f"{_clock(p.estimated_remaining)} ({eta})"
         self.progress.update(self.task, total=p.total_frames or None, completed=p.current_frame, fps=p.fps, eta=eta,
+                             frames=f"{p.current_frame}/{p.total_frames} frames" if p.total_frames else "",
                              op=p.current_operation if p.status != "rendering" else "")
 
     def close(self) -> None:
         self.progress.stop()
+        for handler, stream in self._streams:
+            handler.setStream(stream)
+        self._streams = []
 
 
 def run(args: argparse.Namespace) -> int:
