@@ -1,0 +1,378 @@
+"""Moving jobs between the hot folder's places: claim (inbox → work/), return (work/ → inbox),
+finish (work/ → done/ or failed/), and the lease a running job holds.
+
+Layout of a claimed job:  work/<jobdir>/
+    .lease                 host, pid, token of the daemon running it; mtime refreshed every second
+    job.json               where it came from (inbox key), priority, attempts, media it names
+    <name>                 the job file (or bundle folder) as dropped; `<name>.yaml` its sidecar
+    <name>.progress.json   the progress sidecar
+    <media…>               media the project names, hard-linked (or copied) from the inbox
+    job.log                the render process's log
+    out/                   the export's output and poster, until moved to done/
+
+The claim is one rename() of the job into a folder that already holds our lease, so two
+nodes can never both run a job, and a node that sees a work folder always sees a lease.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hotfolder.atomic import write_json_atomic
+from hotfolder.jobs import Candidate, bundle_project, progress_name, sidecar_name
+from hotfolder.queue import Lease, split_job_name, unique_name, unique_stem
+
+log = logging.getLogger(__name__)
+
+LEASE = ".lease"
+META = "job.json"
+LOG = "job.log"
+OUT = "out"
+HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Places:
+    root: Path
+
+    @property
+    def marker(self) -> Path:
+        return self.root / ".hotfolder"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def done(self) -> Path:
+        return self.root / "done"
+
+    @property
+    def failed(self) -> Path:
+        return self.root / "failed"
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+
+def create_hotfolder(root: Path) -> Places:
+    places = Places(root)
+    for p in (places.marker, places.inbox, places.work, places.done, places.failed):
+        p.mkdir(parents=True, exist_ok=True)
+    return places
+
+
+@dataclass
+class WorkJob:
+    dir: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.meta["name"]
+
+    @property
+    def job_path(self) -> Path:
+        return self.dir / self.name
+
+    @property
+    def project(self) -> Path | None:
+        return bundle_project(self.job_path) if self.meta.get("bundle") else self.job_path
+
+    @property
+    def progress_path(self) -> Path:
+        return self.dir / progress_name(self.name)
+
+    @property
+    def out_dir(self) -> Path:
+        return self.dir / OUT
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / LOG
+
+    def save(self) -> None:
+        write_json_atomic(self.dir / META, self.meta)
+
+
+def read_lease(jobdir: Path) -> Lease | None:
+    try:
+        d = json.loads((jobdir / LEASE).read_text(encoding="utf-8"))
+        return Lease(str(d["host"]), int(d["pid"]), str(d["token"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_lease(jobdir: Path, lease: Lease) -> None:
+    write_json_atomic(jobdir / LEASE, {"host": lease.host, "pid": lease.pid, "token": lease.token})
+
+
+def touch_lease(jobdir: Path) -> None:
+    os.utime(jobdir / LEASE)
+
+
+def load_work_job(jobdir: Path) -> WorkJob | None:
+    try:
+        meta = json.loads((jobdir / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return WorkJob(jobdir, meta) if isinstance(meta, dict) and "name" in meta else None
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if src.is_dir():
+        shutil.copytree(src, dst, copy_function=_link_file, dirs_exist_ok=True)
+    else:
+        _link_file(str(src), str(dst))
+
+
+def _link_file(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # no hard links here (SMB, another filesystem): a copy will do
+        shutil.copy2(src, dst)
+
+
+def _mkdir_unique(parent: Path, name: str) -> Path:
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        candidate = parent / unique_name(name, lambda n: (parent / n).exists())
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue  # someone took it between the check and mkdir
+
+
+def claim(places: Places, cand: Candidate, *, lease: Lease, priority: int, attempts: int,
+          media: list[Path]) -> WorkJob | None:
+    """Take a job from the inbox into work/. None when someone else took it (or it vanished)."""
+    jobdir = _mkdir_unique(places.work, cand.name)
+    write_lease(jobdir, lease)
+    media_rel = []
+    base = cand.path.parent
+    for m in media:
+        try:
+            rel = m.relative_to(base.resolve())
+        except ValueError:
+            continue
+        if rel.parts and m.exists():
+            media_rel.append(rel.as_posix())
+    wj = WorkJob(jobdir, {"name": cand.name, "key": cand.key, "bundle": cand.bundle, "priority": priority,
+                          "attempts": attempts, "media": media_rel, "host": lease.host})
+    wj.save()
+    try:
+        os.rename(cand.path, wj.job_path)  # the claim: exactly one node wins
+    except OSError as exc:
+        log.debug("claim of %s lost: %s", cand.key, exc)
+        shutil.rmtree(jobdir, ignore_errors=True)
+        return None
+    _move_if_exists(cand.sidecar, jobdir / sidecar_name(cand.name))
+    _unlink(base / progress_name(cand.name))
+    for rel in media_rel:
+        try:
+            _link_or_copy(base / rel, jobdir / rel)
+        except OSError as exc:  # the render will say the file is missing
+            log.warning("%s: could not take %s along: %s", cand.name, rel, exc)
+    return wj
+
+
+def _move_if_exists(src: Path, dst: Path) -> bool:
+    try:
+        os.rename(src, dst)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def return_to_inbox(places: Places, wj: WorkJob) -> tuple[str, Path] | None:
+    """Put a claimed job back where it was dropped (its mtime, so its place in the queue,
+    is kept). Returns (inbox key, path) or None when the job file is gone."""
+    if not wj.job_path.exists():
+        shutil.rmtree(wj.dir, ignore_errors=True)
+        return None
+    key = wj.meta.get("key") or wj.name
+    folder = (places.inbox / key).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    name = unique_name(wj.name, lambda n: (folder / n).exists())
+    dest = folder / name
+    os.rename(wj.job_path, dest)
+    _move_if_exists(wj.dir / sidecar_name(wj.name), folder / sidecar_name(name))
+    shutil.rmtree(wj.dir, ignore_errors=True)
+    return places.rel(dest)[len("inbox/"):], dest
+
+
+def _job_files(wj: WorkJob) -> list[str]:
+    """What was dropped (job, sidecar, media), relative to the work folder."""
+    names = [wj.name, sidecar_name(wj.name), *wj.meta.get("media", [])]
+    return [n for n in names if (wj.dir / n).exists()]
+
+
+def _move_files(src_dir: Path, names: list[str], dest_dir: Path) -> None:
+    for rel in names:
+        dst = dest_dir / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(src_dir / rel, dst)
+        except OSError as exc:
+            log.warning("could not move %s to %s: %s", src_dir / rel, dst, exc)
+
+
+def _publish(src: Path, dst: Path) -> bool:
+    """Put `src` at `dst` without ever replacing an existing file. False when dst exists."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links: check, then rename (a race here is only across nodes)
+        if dst.exists():
+            return False
+        os.rename(src, dst)
+        return True
+    os.unlink(src)
+    return True
+
+
+def deliver_done(places: Places, wj: WorkJob, output: Path, poster: Path | None) -> tuple[str, Path, Path | None]:
+    """Move a verified output (and poster) to done/ under a free name. Returns (stem, video, poster)."""
+    places.done.mkdir(parents=True, exist_ok=True)
+    stem, ext = split_job_name(output.name)
+    while True:
+        final = unique_stem(stem, [ext, ".json", ".jpg"], lambda n: (places.done / n).exists())
+        video = places.done / (final + ext)
+        if _publish(output, video):
+            break
+    wj.meta["delivered"] = {"stem": final, "video": places.rel(video)}
+    wj.save()  # a crash from here on finishes the job instead of rendering it again
+    poster_dst = None
+    if poster is not None and poster.exists():
+        poster_dst = places.done / (final + ".jpg")
+        if not _publish(poster, poster_dst):
+            poster_dst = None
+    if poster_dst is not None:
+        wj.meta["delivered"]["poster"] = places.rel(poster_dst)
+        wj.save()
+    return final, video, poster_dst
+
+
+def file_done(places: Places, wj: WorkJob, stem: str, report: dict[str, Any]) -> str:
+    """After deliver_done: the job's own files to done/sources/<stem>/, the report, work/ cleaned."""
+    sources = _mkdir_unique(places.done / "sources", stem)
+    names = _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else [])
+    _move_files(wj.dir, names, sources)
+    report["source"] = places.rel(sources)
+    write_json_atomic(places.done / f"{stem}.json", report)
+    shutil.rmtree(wj.dir, ignore_errors=True)
+    return places.rel(sources)
+
+
+def _failed_folder(places: Places, name: str) -> tuple[str, Path]:
+    stem, _ = split_job_name(name)
+    places.failed.mkdir(parents=True, exist_ok=True)
+    while True:
+        final = unique_stem(stem, [".json", ""], lambda n: (places.failed / n).exists())
+        try:
+            (places.failed / final).mkdir()
+            return final, places.failed / final
+        except FileExistsError:
+            continue
+
+
+def file_failed(places: Places, wj: WorkJob, report: dict[str, Any]) -> str:
+    """The job's files as dropped into failed/<stem>/ (a folder that can be dropped into the
+    inbox again as it is), the report as failed/<stem>.json, work/ cleaned. Returns the stem."""
+    final, folder = _failed_folder(places, wj.name)
+    if wj.meta.get("bundle") and wj.job_path.is_dir():
+        folder.rmdir()
+        os.rename(wj.job_path, folder)
+        _move_if_exists(wj.dir / sidecar_name(wj.name), folder / sidecar_name(bundle_project_name(folder) or wj.name))
+    else:
+        _move_files(wj.dir, _job_files(wj), folder)
+    report["source"] = places.rel(folder)
+    write_json_atomic(places.failed / f"{final}.json", report)
+    shutil.rmtree(wj.dir, ignore_errors=True)
+    return final
+
+
+def bundle_project_name(folder: Path) -> str | None:
+    p = bundle_project(folder)
+    return p.name if p else None
+
+
+def fail_from_inbox(places: Places, cand: Candidate, report: dict[str, Any], media: list[Path]) -> str | None:
+    """A queued job straight to failed/ (cancelled, or its sidecar is unusable). None when
+    it vanished meanwhile (someone else took it)."""
+    final, folder = _failed_folder(places, cand.name)
+    if cand.bundle:
+        folder.rmdir()
+        try:
+            os.rename(cand.path, folder)
+        except OSError:
+            return None
+        _move_if_exists(cand.sidecar, folder / sidecar_name(bundle_project_name(folder) or cand.name))
+    else:
+        try:
+            os.rename(cand.path, folder / cand.name)
+        except OSError:
+            folder.rmdir()
+            return None
+        _move_if_exists(cand.sidecar, folder / sidecar_name(cand.name))
+        for m in media:
+            try:
+                rel = m.relative_to(cand.path.parent.resolve())
+                if rel.parts and m.exists():
+                    _link_or_copy(m, folder / rel)
+            except (ValueError, OSError):
+                continue
+    _unlink(cand.path.parent / progress_name(cand.name))
+    report["source"] = places.rel(folder)
+    write_json_atomic(places.failed / f"{final}.json", report)
+    return final
+
+
+def release_media(places: Places, original_folder: Path, media_rel: list[str]) -> None:
+    """Remove media a finished job took along from the inbox, unless another project or sidecar
+    still in that folder names them (a shared background stays)."""
+    if not media_rel:
+        return
+    try:
+        others = [p for p in original_folder.iterdir() if p.is_file() and p.suffix.lower() in
+                  (".kproj", ".ass", ".ssa", ".lrc", ".txt", ".yaml", ".yml")]
+    except OSError:
+        return
+    texts = []
+    for p in others:
+        try:
+            texts.append(p.read_bytes()[:2_000_000])
+        except OSError:
+            continue
+    for rel in media_rel:
+        target = original_folder / rel
+        needle = Path(rel).name.encode("utf-8")
+        if any(needle in t for t in texts):
+            continue
+        try:
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        except OSError:
+            pass

@@ -1,0 +1,160 @@
+"""What people read: progress sidecars, final job reports and status.json, as plain dicts.
+
+Pure builders (no clock, no filesystem): the daemon passes the facts and the time.
+Field meanings are documented in docs/folder-protocol.md; bump SCHEMA on incompatible changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping, Sequence
+
+SCHEMA = 1
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat(timespec="seconds") if dt is not None else None
+
+
+def iso_in(now: datetime, seconds: float | None) -> str | None:
+    return iso(now + timedelta(seconds=seconds)) if seconds is not None else None
+
+
+def queued_sidecar(*, name: str, priority: int, position: int, expected_start: datetime | None,
+                   attempts: int, now: datetime, last_error: str | None = None) -> dict[str, Any]:
+    """The progress sidecar of a job waiting in the inbox."""
+    return {
+        "schema": SCHEMA, "name": name, "status": "queued", "priority": priority, "position": position,
+        "expected_start": iso(expected_start), "attempts": attempts, "last_error": last_error,
+        "updated_at": iso(now),
+    }
+
+
+def running_sidecar(*, name: str, priority: int, state: str, progress: Mapping[str, Any] | None,
+                    total_frames: int | None, host: str, started_at: datetime, attempts: int,
+                    now: datetime) -> dict[str, Any]:
+    """The progress sidecar of a running job. `state`: starting | rendering | paused | verifying;
+    while paused the ETA is unknown (null) and the remaining time stays where it was."""
+    p = dict(progress or {})
+    total = p.get("total_frames") or total_frames or 0
+    frame = int(p.get("current_frame") or 0)
+    remaining = p.get("estimated_remaining")
+    eta = None if state == "paused" else (p.get("eta") or iso_in(now, remaining))
+    return {
+        "schema": SCHEMA, "name": name, "status": state, "priority": priority,
+        "percent": round(100.0 * frame / total, 2) if total else 0.0,
+        "current_frame": frame, "total_frames": total or None,
+        "elapsed": round(float(p.get("elapsed") or 0.0), 2),
+        "estimated_remaining": round(remaining, 1) if isinstance(remaining, (int, float)) else None,
+        "eta": eta, "fps": round(float(p.get("fps") or 0.0), 2),
+        "current_operation": p.get("current_operation") or state,
+        "renderer": p.get("renderer") or None, "host": host, "started_at": iso(started_at),
+        "attempts": attempts, "updated_at": iso(now),
+    }
+
+
+def final_report(*, name: str, status: str, priority: int | None, started_at: datetime | None,
+                 finished_at: datetime, host: str, attempts: int, frames: int | None = None,
+                 output: str | None = None, poster: str | None = None, renderer: str | None = None,
+                 encoder: str | None = None, video_duration: float | None = None,
+                 error: str | None = None, log: Sequence[str] = (), source: str | None = None,
+                 settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """done/<stem>.json or failed/<stem>.json. Paths are relative to the hot folder's root;
+    `duration` is the job's wall time in seconds, `video_duration` the video's length."""
+    duration = (finished_at - started_at).total_seconds() if started_at else None
+    return {
+        "schema": SCHEMA, "name": name, "status": status, "priority": priority,
+        "started_at": iso(started_at), "finished_at": iso(finished_at),
+        "duration": round(duration, 2) if duration is not None else None,
+        "frames": frames, "video_duration": round(video_duration, 3) if video_duration is not None else None,
+        "output": output, "poster": poster, "renderer": renderer, "encoder": encoder, "host": host,
+        "attempts": attempts, "error": error, "log": list(log), "source": source,
+        "settings": dict(settings) if settings is not None else None,
+    }
+
+
+@dataclass
+class JobRow:
+    """One row of status.json's `jobs`."""
+
+    name: str
+    state: str
+    priority: int | None = None
+    position: int | None = None
+    percent: float = 0.0
+    fps: float = 0.0
+    eta: str | None = None
+    estimated_remaining: float | None = None
+    expected_start: str | None = None
+    host: str | None = None
+    renderer: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration: float | None = None
+    attempts: int = 0
+    output: str | None = None
+    poster: str | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def row_from_report(report: Mapping[str, Any]) -> JobRow:
+    return JobRow(name=report["name"], state=report["status"], priority=report.get("priority"),
+                  percent=100.0 if report["status"] == "done" else 0.0, host=report.get("host"),
+                  renderer=report.get("renderer"), started_at=report.get("started_at"),
+                  finished_at=report.get("finished_at"), duration=report.get("duration"),
+                  attempts=report.get("attempts") or 0, output=report.get("output"),
+                  poster=report.get("poster"), error=report.get("error"))
+
+
+def row_from_sidecar(sidecar: Mapping[str, Any]) -> JobRow:
+    """A running job's row from its progress sidecar."""
+    return JobRow(name=sidecar["name"], state="paused" if sidecar["status"] == "paused" else "running",
+                  priority=sidecar.get("priority"), percent=sidecar.get("percent") or 0.0,
+                  fps=sidecar.get("fps") or 0.0, eta=sidecar.get("eta"),
+                  estimated_remaining=sidecar.get("estimated_remaining"), host=sidecar.get("host"),
+                  renderer=sidecar.get("renderer"), started_at=sidecar.get("started_at"),
+                  attempts=sidecar.get("attempts") or 0)
+
+
+@dataclass
+class BatchCounts:
+    total: int = 0
+    completed: int = 0
+    failed: int = 0      # failed and cancelled
+    queued: int = 0
+
+
+def status_document(*, now: datetime, host: str, root: str, queue_status: str, share_ok: bool,
+                    message: str | None, counts: BatchCounts, overall_percent: float,
+                    estimated_completion: datetime | None, running: Sequence[JobRow],
+                    queued: Sequence[JobRow], finished: Iterable[JobRow], history: int = 50) -> dict[str, Any]:
+    """ROOT/status.json: queued and running jobs, then the most recent finished ones, newest first."""
+    finished_rows = list(finished)[:history]
+    return {
+        "schema": SCHEMA, "updated_at": iso(now), "host": host, "root": root,
+        "queue_status": queue_status, "share_ok": share_ok, "message": message,
+        "total_jobs": counts.total, "completed_jobs": counts.completed, "failed_jobs": counts.failed,
+        "queued_jobs": counts.queued, "overall_percent": overall_percent,
+        "estimated_completion": iso(estimated_completion),
+        "current_jobs": [r.name for r in running],
+        "jobs": [r.to_json() for r in (*running, *queued, *finished_rows)],
+    }
+
+
+def human_error(kind: str, message: str) -> str:
+    """One or two sentences a person understands, from what the render process reported."""
+    message = message.strip().rstrip(".")
+    if kind == "project":
+        return f"The project could not be used: {message}. Fix the file and drop it into the inbox again."
+    if kind == "render":
+        return f"Rendering failed: {message}."
+    if kind == "crash":
+        return f"The render process stopped unexpectedly ({message})."
+    if kind == "sidecar":
+        return f"The job's sidecar could not be used: {message}. Fix it and drop the job again."
+    if kind == "bundle":
+        return f"The folder could not be used as a job: {message}."
+    return f"Unexpected error while rendering: {message}."

@@ -1,0 +1,102 @@
+"""The daemon as a subprocess over real folders with real observers and real renders:
+priority order, settle, and readers never seeing half-written JSON."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+from daemon_support import (Daemon, ass_text, done_reports, make_root, probe_frames, read_json, wait_for,
+                            write_config)
+
+
+def _json_reader(root: Path, stop: threading.Event, stats: dict) -> None:
+    """Load every sidecar, report and status.json in a tight loop; record anything invalid."""
+    while not stop.is_set():
+        for p in list(root.rglob("*.json")):
+            if p.name.startswith("."):
+                continue  # temp files of atomic writes are not for readers
+            try:
+                text = p.read_text(encoding="utf-8")
+            except (FileNotFoundError, IsADirectoryError):
+                continue  # moved or removed meanwhile: fine, it was never half there
+            try:
+                json.loads(text)
+                stats["ok"] += 1
+            except ValueError as exc:
+                stats["bad"].append(f"{p}: {exc}: {text[:80]!r}")
+
+
+def test_priority_order_after_pause_and_readers_never_see_invalid_json(tmp_path: Path):
+    root = make_root(tmp_path)
+    inbox = root / "inbox"
+    (root / "PAUSE").touch()
+    cfg = write_config(tmp_path, [root])
+    stats: dict = {"ok": 0, "bad": []}
+    stop = threading.Event()
+    reader = threading.Thread(target=_json_reader, args=(root, stop, stats), daemon=True)
+    reader.start()
+    with Daemon(cfg) as d:
+        drops = {
+            "low/a.ass": None, "b.ass": None, "urgent/c.ass": None, "5/e.ass": None,
+            "low/f.ass": "priority: 1\n",  # the sidecar wins over the folder
+        }
+        for rel, sidecar in drops.items():
+            path = inbox / rel
+            path.parent.mkdir(exist_ok=True)
+            if sidecar:
+                (path.parent / (path.name + ".yaml")).write_text(sidecar)
+            path.write_text(ass_text(2))
+            time.sleep(0.02)
+        status = wait_for(lambda: (s := read_json(root / "status.json")) and s["queued_jobs"] == 5 and s, 20,
+                          "five queued jobs in status.json", d)
+        assert status["queue_status"] == "paused" and status["current_jobs"] == []
+        queued = [j for j in status["jobs"] if j["state"] == "queued"]
+        assert [j["name"] for j in queued] == ["c.ass", "f.ass", "e.ass", "b.ass", "a.ass"]
+        assert [j["position"] for j in queued] == [1, 2, 3, 4, 5]
+        side = wait_for(lambda: read_json(inbox / "low" / "f.ass.progress.json"), 5, "queued sidecar", d)
+        assert side["status"] == "queued" and side["priority"] == 1 and side["position"] == 2
+        time.sleep(1.0)
+        assert list((root / "work").iterdir()) == [] and not done_reports(root)  # PAUSE: nothing claimed
+        (root / "PAUSE").unlink()
+        wait_for(lambda: len(done_reports(root)) == 5, 150, "five finished jobs", d)
+        final = wait_for(lambda: (s := read_json(root / "status.json")) and s["completed_jobs"] == 5 and s, 10,
+                         "final status", d)
+    stop.set()
+    reader.join(5)
+    history = json.loads((root / ".hotfolder" / "history.json").read_text())
+    finished_order = [r["name"] for r in reversed(history)]
+    assert finished_order == ["c.ass", "f.ass", "e.ass", "b.ass", "a.ass"]
+    assert final["queue_status"] == "idle" and final["total_jobs"] == 5 and final["failed_jobs"] == 0
+    assert final["overall_percent"] == 100.0
+    assert [j["state"] for j in final["jobs"]] == ["done"] * 5
+    # nothing left behind, every video real
+    assert list((root / "work").iterdir()) == []
+    assert sorted(p.name for p in inbox.rglob("*") if p.is_file()) == []
+    frames, _ = probe_frames(root / "done" / "c.mp4")
+    assert frames == done_reports(root)["c.json"]["frames"] > 0
+    assert stats["bad"] == [] and stats["ok"] > 100, stats
+
+
+def test_slowly_written_file_is_taken_only_when_complete(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root], settle_seconds=0.5)
+    text = ass_text(4)
+    with Daemon(cfg) as d:
+        wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
+        target = root / "inbox" / "slow.ass"
+        chunks = [text[i:i + len(text) // 8 + 1] for i in range(0, len(text), len(text) // 8 + 1)]
+        with open(target, "w", encoding="utf-8") as fh:
+            for chunk in chunks:  # about 3 s of writing, a pause longer than the tick between chunks
+                fh.write(chunk)
+                fh.flush()
+                time.sleep(3.0 / len(chunks))
+                assert target.exists(), "taken while still being written"
+                assert list((root / "work").iterdir()) == []
+        report = wait_for(lambda: done_reports(root).get("slow.json"), 30, "the job to finish", d)
+    # the whole file was rendered: 4 lines, the last ending at 3.9 s, plus the 0.3 s tail at 10 fps
+    assert report["frames"] == 42 and abs(report["video_duration"] - 4.2) < 0.11
+    frames, duration = probe_frames(root / "done" / "slow.mp4")
+    assert frames == 42
+    assert (root / "done" / "sources" / "slow" / "slow.ass").read_text() == text
