@@ -2,6 +2,7 @@
 form:// targets), plus endpoints that are down or hang."""
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -489,3 +490,96 @@ def test_process_exits_promptly_with_a_hanging_endpoint(hanging_port: int) -> No
     assert proc.returncode == 0, proc.stderr
     assert "closed False" in proc.stdout
     assert elapsed < 6, elapsed
+
+
+# ------------------------------------------------------------------ with the real daemon
+
+TINY_LRC = "[00:00.20]<00:00.20>Hel<00:00.60>lo <00:01.00>there<00:01.40>\n"
+
+
+def run_daemon(tmp_path: Path, notify_yaml: str, jobs: dict[str, str], timeout: float = 240) -> tuple[Path, str, float]:
+    """`hotfolder init` + jobs in the inbox + `hotfolder -v run -c CONFIG --once`; returns
+    (root, the daemon's log, seconds it ran)."""
+    pytest.importorskip("hotfolder.daemon")
+    pytest.importorskip("hotfolder.commands.run")
+    root = tmp_path / "karaoke"
+    init = subprocess.run([sys.executable, "-m", "hotfolder", "init", str(root)], capture_output=True, text=True,
+                          timeout=60)
+    assert init.returncode == 0, init.stderr
+    for name, text in jobs.items():
+        (root / "inbox" / name).write_text(text, encoding="utf-8")
+    cfg = tmp_path / "hotfolder.yaml"
+    cfg.write_text(
+        f"hotfolders:\n  - root: {root}\nsettle_seconds: 0.3\nmedia_wait_seconds: 0\nworkers: 1\n"
+        "render: {width: 160, height: 96, fps: 10, tail_ms: 300, encoder: libx264}\n"
+        f"notify:\n{notify_yaml}")
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "hotfolder", "-v", "run", "-c", str(cfg), "--once"],
+                          capture_output=True, text=True, timeout=timeout)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, proc.stdout + proc.stderr, elapsed
+
+
+def written_files(root: Path, dropped: dict[str, str]) -> list[Path]:
+    """Files under ROOT except the ones people dropped (kept as they were, e.g. done/sources/):
+    those hold whatever their authors wrote."""
+    theirs = {t.encode("utf-8") for t in dropped.values()}
+    return [p for p in root.rglob("*") if p.is_file() and p.read_bytes() not in theirs]
+
+
+def test_daemon_end_to_end_notifications(sink: Sink, tmp_path: Path) -> None:
+    main_url = sink.url("json", f"/main?-token={SECRET}", f"hf:{SECRET}@")
+    bob_url = sink.url("json", "/bob", f"bob:{SECRET}@")
+    jobs = {
+        "alpha.lrc": TINY_LRC,
+        "bravo.lrc": TINY_LRC,
+        "bravo.lrc.yaml": f"notify: ['{bob_url}']\n",
+        "broken.kproj": "title: [unclosed\n  : : :\n",
+    }
+    root, daemon_log, _ = run_daemon(tmp_path, (
+        f"  urls: ['{main_url}']\n"
+        "  events: [job_done, job_failed, batch_done]\n  timeout: 5\n  backoff: [0.2]\n"), jobs)
+    assert sorted(p.name for p in (root / "done").glob("*.mp4")) == ["alpha.mp4", "bravo.mp4"]
+    main_msgs = [r["json"] for r in sink.on("/main")]
+    titles = [m["title"] for m in main_msgs]
+    assert sorted(t.split(" (")[0] for t in titles if not t.startswith("Batch")) == [
+        "Done: alpha.lrc", "Done: bravo.lrc", "Failed: broken.kproj"]
+    batch = [m for m in main_msgs if m["title"].startswith("Batch finished")]
+    assert [m["title"] for m in batch] == ["Batch finished: 2 done, 1 failed"]
+    assert titles[-1] == batch[0]["title"]
+    for name in ("alpha.lrc", "bravo.lrc", "broken.kproj", "done/alpha.mp4", "Total time"):
+        assert name in batch[0]["message"], name
+    failed = next(m for m in main_msgs if m["title"] == "Failed: broken.kproj")
+    assert "invalid YAML" in failed["message"]
+    # the sidecar's URL heard about its own job only
+    assert [r["json"]["title"].split(" (")[0] for r in sink.on("/bob")] == ["Done: bravo.lrc"]
+    # poster frames travel with job_done where they exist
+    alpha = next(m for m in main_msgs if m["title"].startswith("Done: alpha.lrc"))
+    poster = (root / "done" / "alpha.jpg").read_bytes()
+    (attachment,) = alpha["attachments"]
+    assert attachment["filename"] == "alpha.jpg"
+    assert base64.b64decode(attachment["base64"]) == poster
+    # secrets masked in every file the daemon wrote, and in its (debug) log
+    written = written_files(root, jobs)
+    assert {"status.json", "status.html", "alpha.json", "bravo.json", "broken.json"} <= {p.name for p in written}
+    for path in written:
+        assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in daemon_log
+
+
+def test_daemon_with_endpoints_down_or_hanging(hanging_port: int, closed_port: int, tmp_path: Path) -> None:
+    hung = f"json://hf:{SECRET}@127.0.0.1:{hanging_port}/hook"
+    down = f"form://127.0.0.1:{closed_port}/x?key={SECRET}"
+    jobs = {"one.lrc": TINY_LRC, "two.lrc": TINY_LRC}
+    root, daemon_log, elapsed = run_daemon(tmp_path, (
+        f"  urls: ['{hung}', '{down}']\n"
+        "  events: [job_done, job_failed, batch_done]\n  timeout: 1\n  attempts: 2\n  backoff: [0.2]\n"), jobs)
+    assert sorted(p.name for p in (root / "done").glob("*.mp4")) == ["one.mp4", "two.mp4"]
+    # failed deliveries are logged, URL masked
+    assert "dropped after" in daemon_log
+    assert f"127.0.0.1:{hanging_port}" in daemon_log or f"127.0.0.1:{closed_port}" in daemon_log
+    assert SECRET not in daemon_log
+    for path in written_files(root, jobs):
+        assert SECRET.encode() not in path.read_bytes(), path
+    assert elapsed < 120
