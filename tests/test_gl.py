@@ -250,7 +250,7 @@ def bt709_i420(rgb: np.ndarray) -> np.ndarray:
     return np.concatenate(planes).reshape(h * 3 // 2, w)
 
 
-@pytest.mark.parametrize("size", [(W, H), (94, 34)])  # 34 rows: the U/V planes start mid-row
+@pytest.mark.parametrize("size", [(W, H), (94, 34)])  # 34 rows: chroma planes of odd height
 def test_gpu_yuv420_matches_numpy_bt709(size, tmp_path):
     w, h = size
     rng = np.random.default_rng(7)

@@ -172,3 +172,42 @@ def test_time_and_size_arguments_are_checked(capsys):
         with pytest.raises(SystemExit):
             parser.parse_args(["still", "f.ass", "-o", "o.png", *argv])
     capsys.readouterr()
+
+
+KPROJ = """version: 1
+title: Test
+media: {}
+styles:
+  Default:
+    font: DejaVu Sans
+    size: 40
+    primary: "#ffd000"
+    secondary: "#ffffff"
+    outline: 0
+    shadow: 0
+display:
+  title_card: false
+render:
+  fps: 20
+  background: "#203040"
+lines:
+  - text: "Sing|ing |now"
+    times: [1.0, 1.5, 2.0, 2.5]
+"""
+
+
+def test_still_of_a_native_project_goes_through_presentation(tmp_path, fonts_dir):
+    song = tmp_path / "song.kproj"
+    song.write_text(KPROJ, encoding="utf-8")
+    out = tmp_path / "k.png"
+    colours, where = {}, {}
+    for t in ("0.8", "1.9"):
+        assert run_still([str(song), "--time", t, "--size", "320x180", "-o", str(out), "--fonts-dir", str(fonts_dir)]) == 0
+        img = read_png(out).astype(int)
+        assert img[0, 0].tolist() == [0x20, 0x30, 0x40]  # the project's render.background
+        sung, unsung = np.abs(img - (255, 208, 0)).max(-1) < 20, np.abs(img - 255).max(-1) < 20
+        colours[t] = (int(sung.sum()), int(unsung.sum()))
+        where[t] = (np.argwhere(sung)[:, 1].max() if sung.any() else -1, np.argwhere(unsung)[:, 1].min())
+    assert colours["0.8"][1] > 100 and colours["0.8"][0] == 0   # shown ahead of time, nothing sung yet
+    assert colours["1.9"][0] > 100 and colours["1.9"][1] > 50   # "Singing " sung, "now" not yet
+    assert where["1.9"][0] < where["1.9"][1]                    # sung on the left
