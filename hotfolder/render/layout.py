@@ -519,9 +519,16 @@ class AssLayout:
                 device_y = (pry - mv) * self.scale_y - height + asc0
 
         image = EventImage(line.start, line.end, self._quads(line, placed, device_x, device_y), self._fade(line))
+        # libass 0.17 counts the borders of the first/last line into the collision box
+        def border_of(seg: list[_Cl]) -> float:
+            return max((c.style.border * self.border_scale for c in seg), default=0.0)
+
+        b_top = border_of(lines[0]) if lines else 0.0
+        b_bottom = border_of(lines[-1]) if lines else 0.0
+        b_x = max((border_of(seg) for seg in lines), default=0.0)
         box = Segment(
-            top=int(device_y - asc0), height=int(height),
-            left=int(device_x + x_min + 0.5), width=int(x_max - x_min + 0.5),
+            top=int(device_y - asc0 - b_top), height=int(height + b_top + b_bottom),
+            left=int(device_x + x_min - b_x + 0.5), width=int(x_max - x_min + 2 * b_x + 0.5),
         )
         return Prepared(image, box, detect_collisions=line.position is None,
                         direction=1 if valign == 2 else -1, layer=line.layer)
@@ -537,9 +544,12 @@ class AssLayout:
     def _quads(self, line: Line, placed: list[tuple[_Cl, float, float]], device_x: float, device_y: float) -> list[Quad]:
         # glyph origins in output pixels, and the karaoke extent of every syllable
         glyphs: list[tuple[_Cl, GlyphShape, float, float]] = []
-        extent: dict[int, tuple[float, float]] = {}
+        ink_left: dict[int, float] = {}
+        pens: dict[int, tuple[float, float]] = {}
         for cl, px, by in placed:
             pen = px
+            lo, hi = pens.get(cl.syllable, (math.inf, -math.inf))
+            pens[cl.syllable] = (min(lo, device_x + px), max(hi, device_x + px + cl.advance))
             for g, sx, sy in cl.glyphs:
                 shape_ = self._shape_key(cl, g, sx, sy)
                 gx = device_x + pen + g.x_offset * sx
@@ -547,9 +557,15 @@ class AssLayout:
                 glyphs.append((cl, shape_, gx, gy))
                 box = self.raster.cbox(shape_)
                 if box is not None and cl.kind == "char":
-                    lo, hi = extent.get(cl.syllable, (math.inf, -math.inf))
-                    extent[cl.syllable] = (min(lo, round(gx + box[0])), max(hi, round(gx + box[2])))
+                    ink_left[cl.syllable] = min(ink_left.get(cl.syllable, math.inf), gx + box[0])
                 pen += g.x_advance * sx
+        # the wipe of a syllable: from its leftmost ink over the width of its advances
+        # (measured against libass 0.17: the wipe reaches the right edge one advance after
+        # the first ink, not at the last glyph's ink edge)
+        extent: dict[int, tuple[float, float]] = {}
+        for syl, (p0, p1) in pens.items():
+            x0 = ink_left.get(syl, p0)
+            extent[syl] = (x0, x0 + (p1 - p0))
         shadows: list[Quad] = []
         outlines: list[Quad] = []
         fills: list[Quad] = []
