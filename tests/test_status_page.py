@@ -3,7 +3,12 @@ what the browser shows compared with the dict."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import subprocess
+import sys
+import time
+from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -201,22 +206,18 @@ def test_write_is_atomic_and_in_root(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ in a real browser
 
-def test_chromium_shows_what_status_json_says(tmp_path: Path) -> None:
-    status = sample_status()
-    (tmp_path / "done").mkdir()
-    (tmp_path / "status.json").write_text(json.dumps(status))
-    write_status_html(tmp_path, json.loads((tmp_path / "status.json").read_text()))
-    dom = chromium_dom(tmp_path / "status.html", tmp_path)
-
+def assert_page_matches(dom: Node, status: dict) -> None:
+    """What the browser shows: the batch numbers and one row per queued/running job, as in `status`."""
     assert dom.find_all("script") == []
     summary = dom.one(id="summary")
-    assert summary.attrs["data-queue-status"] == "running"
+    assert summary.attrs["data-queue-status"] == status["queue_status"]
     assert dom.one(id="overall-percent").text == f"{status['overall_percent']:.1f}%"
     assert dom.one(id="completed-jobs").text == str(status["completed_jobs"])
     assert dom.one(id="total-jobs").text == str(status["total_jobs"])
     assert dom.one(id="failed-jobs").text == str(status["failed_jobs"])
     assert dom.one(id="queued-jobs").text == str(status["queued_jobs"])
-    assert dom.one(id="batch-eta").text.startswith("14:12:30")
+    eta = status["estimated_completion"]
+    assert dom.one(id="batch-eta").text.startswith(datetime.fromisoformat(eta).strftime("%H:%M:%S") if eta else "—")
 
     rows = dom.find_all("tr", cls="job")
     active = [j for j in status["jobs"] if j["state"] in ("running", "queued", "paused")]
@@ -225,15 +226,28 @@ def test_chromium_shows_what_status_json_says(tmp_path: Path) -> None:
         assert row.attrs["data-state"] == j["state"]
         assert row.one(cls="state").text == j["state"]
         assert row.one(cls="priority").text == str(j["priority"])
-        if j["state"] == "running":
+        if j["state"] in ("running", "paused"):
             assert row.one(cls="pct").text == f"{j['percent']:.1f}%"
             assert row.one("span", style=f"width:{j['percent']:.1f}%")
-            assert row.one(cls="fps").text == f"{j['fps']:.1f}"
-            assert row.one(cls="eta").text.startswith("14:03:05")
-            assert row.one(cls="host").text == j["host"]
-            assert row.one(cls="renderer").text == j["renderer"]
-        else:
+            assert row.one(cls="fps").text == (f"{j['fps']:.1f}" if j["fps"] else "—")
+            if j["eta"]:
+                assert row.one(cls="eta").text.startswith(datetime.fromisoformat(j["eta"]).strftime("%H:%M:%S"))
+            assert row.one(cls="host").text == (j["host"] or "—")
+            assert row.one(cls="renderer").text == (j["renderer"] or "—")
+        elif j.get("expected_start"):
             assert row.one(cls="eta").text.startswith("starts ")
+        else:
+            assert row.one(cls="eta").text == "—"
+
+
+def test_chromium_shows_what_status_json_says(tmp_path: Path) -> None:
+    status = sample_status()
+    (tmp_path / "done").mkdir()
+    (tmp_path / "status.json").write_text(json.dumps(status))
+    write_status_html(tmp_path, json.loads((tmp_path / "status.json").read_text()))
+    dom = chromium_dom(tmp_path / "status.html", tmp_path)
+
+    assert_page_matches(dom, status)
 
     done = [j for j in status["jobs"] if j["state"] == "done"]
     cards = dom.find_all(cls="finished-job")
@@ -269,3 +283,74 @@ def test_chromium_shows_script_name_as_text(tmp_path: Path) -> None:
     assert dom.one(cls="finished-job").one(cls="name").text == XSS
     assert dom.one(cls="failed-job").one(cls="reason").text == "<script>alert(2)</script>"
     assert "<script>alert(3)</script>" in dom.one(cls="banner").text
+
+
+# ------------------------------------------------------------------ during a real run of the daemon
+
+def long_lrc(seconds: int) -> str:
+    lines = []
+    for t in range(1, seconds, 3):
+        lines.append(f"[00:{t:02d}.00]<00:{t:02d}.00>Line <00:{t:02d}.80>num<00:{t + 1:02d}.60>ber {t}<00:{t + 2:02d}.40>")
+    return "\n".join(lines) + "\n"
+
+
+def consistent_snapshot(root: Path, deadline: float) -> tuple[dict, str]:
+    """status.json and the status.html made from it (the daemon rewrites both every second)."""
+    while time.monotonic() < deadline:
+        status = json.loads((root / "status.json").read_text())
+        page = (root / "status.html").read_text()
+        if page == render_status_html(status):
+            return status, page
+        time.sleep(0.05)
+    raise AssertionError("status.html never matched status.json")
+
+
+def test_chromium_during_a_daemon_run(tmp_path: Path) -> None:
+    pytest.importorskip("hotfolder.daemon")
+    pytest.importorskip("hotfolder.commands.run")
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed")
+    root = tmp_path / "karaoke"
+    assert subprocess.run([sys.executable, "-m", "hotfolder", "init", str(root)], capture_output=True,
+                          timeout=60).returncode == 0
+    (root / "inbox" / "high").mkdir()
+    (root / "inbox" / "high" / "first <b>song & co.lrc").write_text(long_lrc(58))
+    (root / "inbox" / "second <i>one.lrc").write_text(long_lrc(20))
+    cfg = tmp_path / "hotfolder.yaml"
+    cfg.write_text(f"hotfolders:\n  - root: {root}\nsettle_seconds: 0.3\nmedia_wait_seconds: 0\nworkers: 1\n"
+                   "render: {width: 160, height: 96, fps: 25, tail_ms: 300, encoder: libx264}\n")
+    proc = subprocess.Popen([sys.executable, "-m", "hotfolder", "run", "-c", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        status: dict = {}
+        while time.monotonic() < deadline:
+            if (root / "status.html").exists() and (root / "status.json").exists():
+                status = json.loads((root / "status.json").read_text())
+                running = [j for j in status["jobs"] if j["state"] == "running"]
+                if running and running[0]["percent"] > 0:
+                    break
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"no running job with progress seen: {status}")
+        status, page = consistent_snapshot(root, time.monotonic() + 20)
+        snapshot = tmp_path / "snapshot" / "status.html"
+        snapshot.parent.mkdir()
+        snapshot.write_text(page)
+        dom = chromium_dom(snapshot, tmp_path)
+        states = [j["state"] for j in status["jobs"]]
+        assert states[0] == "running", status
+        assert 0 < status["jobs"][0]["percent"] < 100
+        assert_page_matches(dom, status)
+        # the file names' markup stayed text
+        names = dom.find_all(cls="name")
+        assert {n.text for n in names} >= {status["jobs"][0]["name"]}
+        assert all(n.find_all("b") == [] and n.find_all("i") == [] for n in names)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
