@@ -209,3 +209,12 @@ def test_lines_never_overlap_and_are_up_while_sung(gaps, next_line, countdown, t
         assert o.start <= s.start and o.end >= s.end  # on screen for the whole time it is sung
         assert [(x.text, x.start, x.end, x.kind) for x in o.syllables] == [(x.text, x.start, x.end, x.kind) for x in s.syllables]
         assert o.fade is None or s.start - o.start >= o.fade[0]  # opaque by the time it is sung
+
+
+def test_present_does_not_touch_its_input() -> None:
+    import copy
+
+    p = project([line(2000, 4000, singer="P2"), line(15_000, 16_000)], title="T", artist="A")
+    before = copy.deepcopy(p)
+    present(p, 640, 360)
+    assert p == before
