@@ -386,3 +386,21 @@ def test_property_write_then_load_is_identity(tmp_path, data):
     path.write_text(kproj.to_yaml(project, path), encoding="utf-8")
     back = kproj.load(path)
     assert _without_lines_meta(back) == project
+
+
+def test_empty_values_count_as_not_given(tmp_path):
+    p = kproj.load(write(tmp_path, """\
+        version: 1
+        title:
+        artist: ~
+        media: {audio: ~}
+        styles:
+          Default: {size: ~, font: }
+        display: {fade: ~}
+        render: {bitrate: ~}
+        lines:
+          - {text: x, start: 1, end: 2, style: ~, singer: ~, kind: ~}
+        """))
+    assert (p.title, p.artist, p.media.audio, p.styles["Default"], p.display) == ("", "", None, Style(), Display())
+    assert p.render == {"bitrate": None}
+    assert (p.lines[0].style, p.lines[0].singer) == ("Default", None)

@@ -345,6 +345,8 @@ def _read_style(r: _Reader, name: str, node: Node, base: Style) -> Style:
     colours = ("primary", "secondary", "outline_colour", "back")
     for key, (_k, v) in entries.items():
         label = f"{what}.{key}"
+        if r.is_null(v) and key not in colours:  # an empty colour is an unquoted "#": say so
+            continue
         if key == "font":
             font = r.text(v, label).strip()
             if not font:
@@ -387,6 +389,8 @@ def _read_display(r: _Reader, node: Node, base: Display) -> Display:
     display = replace(base)
     for key, (_k, v) in entries.items():
         label = f"display.{key}"
+        if r.is_null(v):
+            continue
         if key in ("title_card", "next_line", "countdown"):
             setattr(display, key, r.boolean(v, label))
         elif key == "title_card_duration":
