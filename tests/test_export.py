@@ -104,6 +104,9 @@ def test_end_to_end_clip_with_audio_and_highlight(song: Path, fonts_dir: Path, t
     assert seen[-1].current_frame == seen[-1].total_frames == 90
     assert all(p.renderer for p in seen if p.status == "rendering")
     assert [p.current_frame for p in seen] == sorted(p.current_frame for p in seen)
+    # throttled: about four reports a second while rendering, plus one per status change
+    rendering = [p for p in seen if p.status == "rendering"]
+    assert len(rendering) <= result.elapsed / 0.25 + 2
     # the poster is a JPEG inside the first sung line (after the switch: green)
     with av.open(str(result.poster)) as c:
         img = next(c.decode(video=0)).to_ndarray(format="rgb24")
@@ -222,3 +225,18 @@ def test_effective_settings_fill_only_defaults(tmp_path: Path):
     for bad in ({"fps": "fast"}, {"size": "big"}, {"crf": 99}, {"background": "../../etc/x.png"}):
         with pytest.raises(ProjectError, match="render"):
             effective_settings(Project("kproj", tmp_path / "a.kproj", render=bad), RenderSettings())
+
+
+def test_doctor_reports_what_works(capsys, restore_logging):
+    import json
+
+    from hotfolder.encode import encoder_works
+
+    rc = cli.main(["doctor", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert rc == 0 and report["ok"]
+    assert report["gl"]["ok"] and report["gl"]["renderer"]
+    assert report["encoders"]["libx264"] is True
+    assert report["encoders"]["h264_nvenc"] == encoder_works("h264_nvenc")
+    assert report["defaults"]["encoder"] == ("h264_nvenc" if encoder_works("h264_nvenc") else "libx264")
+    assert Path(report["fonts"]["default_font"]).is_file()
