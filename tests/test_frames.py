@@ -156,13 +156,14 @@ def test_image_background_covers_and_centre_crops(tmp_path):
     assert np.abs(out[90, 48] - (255, 0, 0)).max() <= 3 and np.abs(out[90, 56] - (0, 0, 255)).max() <= 3
 
 
-def make_clip(path: Path, frames: int = 10, fps: int = 10, size: tuple[int, int] = (40, 40)) -> list[int]:
-    """A 1 s clip; frame i: top 10 rows bright, the rest grey level 20 + 20*i. Returns the levels."""
-    levels = [20 + 20 * i for i in range(frames)]
+def make_clip(path: Path, frames: int = 10, fps: int = 10, size: tuple[int, int] = (40, 40), step: int = 20) -> list[int]:
+    """frames/fps seconds; frame i: top 10 rows bright, the rest grey level 20 + step*i. Returns the levels."""
+    levels = [20 + step * i for i in range(frames)]
     with av.open(str(path), "w") as c:
         s = c.add_stream("libx264", rate=fps)
         s.width, s.height = size
         s.pix_fmt = "yuv420p"
+        s.codec_context.gop_size = 8  # keyframes every 0.8 s, so seeks land before the target
         s.options = {"qp": "0", "preset": "ultrafast"}
         for i, level in enumerate(levels):
             a = np.full((size[1], size[0], 3), level, np.uint8)
@@ -205,6 +206,19 @@ def test_video_background_loops_honours_gap_dims_and_covers(tmp_path):
     dimmed = RenderSettings(width=W, height=H, fps=25, background=str(clip), background_dim=0.5)
     with FrameRenderer(project(tmp_path, Media(video_gap=gap)), dimmed, layout=HandLayout([])) as r:
         assert abs(int(r.render_rgb(1260)[60, 80, 1]) - round(expect(1260) * 0.5)) <= 3
+
+
+def test_video_background_seeks_for_jumps(tmp_path):
+    clip = tmp_path / "long.mp4"
+    levels = make_clip(clip, frames=45, step=5)  # 4.5 s
+    bg = VideoBackground(clip)
+    try:
+        assert bg.loop_ms == 4500
+        for t in (4230, 600, 3050, 2990, 3100, 9100, 40, 4499):
+            index, rgb = bg.frame_at(t)
+            assert abs(int(rgb[30, 20, 1]) - levels[(t % 4500) // 100]) <= 2, t
+    finally:
+        bg.close()
 
 
 def test_background_choice(tmp_path, caplog):

@@ -104,73 +104,83 @@ def load_image(path: Path, width: int, height: int, dim: float = 0.0) -> ImageBa
 
 
 class VideoBackground:
-    """A video decoded sequentially, looped, shown `gap_ms` after audio time 0 (its first
-    frame is held before that). `frame_at(t)` gives (index, rgb) at the video's own size;
-    the index changes exactly when the picture does, so unchanged frames cost nothing."""
+    """A video decoded forward, looped, shown `gap_ms` after audio time 0 (its first frame
+    is held before that). `frame_at(t)` gives (index, rgb) at the video's own size; the
+    index changes exactly when the picture does, so unchanged frames cost nothing. Jumps
+    (a still at 3:00, a loop back to the start) seek instead of decoding everything between.
+    `dim` is applied by the compositor's shader, not here."""
 
     static = False
+    SEEK_AHEAD_MS = 2000  # decode forward for shorter jumps; seek for longer ones
 
     def __init__(self, path: Path, gap_ms: int = 0, dim: float = 0.0) -> None:
         self.path = Path(path)
         self.gap_ms = gap_ms
         self.dim = float(dim)
-        self.loop_ms: int | None = None  # known once the end was reached
-        self._container: av.container.InputContainer | None = None
-        self._frames: Iterator[av.VideoFrame] | None = None
-        self._t0: float | None = None
-        self._frame_ms = 40.0
+        try:
+            self._container = av.open(str(self.path))
+            self._stream = self._container.streams.video[0]
+        except (av.FFmpegError, IndexError, OSError) as exc:
+            raise RenderError(f"background video {self.path}: cannot open it ({exc})") from exc
+        self._stream.thread_type = "AUTO"
+        tb = self._stream.time_base
+        self._t0_ms = float(self._stream.start_time * tb * 1000) if self._stream.start_time is not None and tb else None
+        self._frame_ms = 1000.0 / float(self._stream.average_rate) if self._stream.average_rate else 40.0
+        # the loop length: from the metadata when there is one, else found at the first end
+        self.loop_ms: int | None = None
+        if self._stream.duration and tb:
+            self.loop_ms = max(1, round(float(self._stream.duration * tb * 1000)))
+        elif self._container.duration:
+            self.loop_ms = max(1, round(self._container.duration / 1000))
         self._cur: av.VideoFrame | None = None
         self._cur_ms = -1.0
         self._cur_index = -1
         self._next: tuple[float, av.VideoFrame] | None = None
-        self._eof = False
         self._rgb: np.ndarray | None = None
         self._rgb_index = -2
-        self._restart()
+        self._seek(0.0)
         if self._next is None:
             raise RenderError(f"background video {path}: no video frames")
         self.width = self._next[1].width
         self.height = self._next[1].height
 
-    def _restart(self) -> None:
-        if self._container is not None:
-            self._container.close()
+    def _seek(self, vt: float) -> None:
+        """Position the decoder so the next frames lead up to video time vt (ms)."""
         try:
-            self._container = av.open(str(self.path))
-            stream = self._container.streams.video[0]
-        except (av.FFmpegError, IndexError, OSError) as exc:
-            raise RenderError(f"background video {self.path}: cannot open it ({exc})") from exc
-        stream.thread_type = "AUTO"
-        if stream.average_rate:
-            self._frame_ms = 1000.0 / float(stream.average_rate)
-        self._frames = self._container.decode(stream)
+            if vt <= self._frame_ms or self._t0_ms is None:
+                if self._cur is not None:  # (not on the first call: nothing decoded yet)
+                    self._container.seek(0, stream=self._stream)
+            else:
+                target = (vt + self._t0_ms) / 1000.0 / float(self._stream.time_base)
+                self._container.seek(int(target), stream=self._stream, backward=True)
+        except av.FFmpegError as exc:
+            raise RenderError(f"background video {self.path}: cannot seek ({exc})") from exc
+        self._frames = self._container.decode(self._stream)
         self._cur = None
         self._cur_ms = -1.0
-        self._eof = False
         self._next = None
         self._pull()
 
     def _pull(self) -> None:
         """Decode the next frame into self._next (None at the end)."""
-        assert self._frames is not None
         try:
             frame = next(self._frames)
         except StopIteration:
-            self._next, self._eof = None, True
+            self._next = None
             return
         except av.FFmpegError as exc:
             raise RenderError(f"background video {self.path}: decoding failed ({exc})") from exc
         t = float(frame.time) * 1000.0 if frame.time is not None else self._cur_ms + self._frame_ms
-        if self._t0 is None:
-            self._t0 = t
-        self._next = (t - self._t0, frame)
+        if self._t0_ms is None:
+            self._t0_ms = t
+        self._next = (t - self._t0_ms, frame)
 
     def frame_at(self, t_ms: int) -> tuple[int, np.ndarray]:
         vt = float(max(0, t_ms - self.gap_ms))
         if self.loop_ms:
             vt %= self.loop_ms
-        if vt < self._cur_ms:
-            self._restart()
+        if vt < self._cur_ms or vt - max(self._cur_ms, 0.0) > self.SEEK_AHEAD_MS:
+            self._seek(vt)
         while True:
             if self._next is not None and (self._cur is None or self._next[0] <= vt):
                 self._cur_ms, self._cur = self._next
@@ -178,24 +188,22 @@ class VideoBackground:
                 self._pull()
                 continue
             if self._next is None and self.loop_ms is None:
-                # first time at the end: the loop is as long as the frames shown
+                # no duration in the metadata: the loop is as long as the frames shown
                 self.loop_ms = max(1, math.ceil(self._cur_ms + self._frame_ms))
                 if vt >= self.loop_ms:
                     vt %= self.loop_ms
-                    self._restart()
+                    self._seek(vt)
                     continue
             break
         if self._rgb_index != self._cur_index:
             assert self._cur is not None
-            self._rgb = _dimmed(self._cur.to_ndarray(format="rgb24"), self.dim)
+            self._rgb = self._cur.to_ndarray(format="rgb24")
             self._rgb_index = self._cur_index
         assert self._rgb is not None
         return self._cur_index, self._rgb
 
     def close(self) -> None:
-        if self._container is not None:
-            self._container.close()
-            self._container = None
+        self._container.close()
 
 
 Background = Union[SolidBackground, ImageBackground, VideoBackground]

@@ -221,6 +221,7 @@ class Compositor:
         self.background = background
         self._bg_texture: moderngl.Texture | None = None
         self._bg_frame_index: int | None = None
+        self._bg_mipmaps = False
         self._setup_background()
 
     # -- background -------------------------------------------------------------------
@@ -234,14 +235,18 @@ class Compositor:
             self._bg_prog["u_gain"].value = 1.0
         elif isinstance(bg, VideoBackground):
             self._bg_texture = self.ctx.texture((bg.width, bg.height), 3, alignment=1)
-            self._bg_texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
             self._bg_texture.repeat_x = self._bg_texture.repeat_y = False
             c = cover(bg.width, bg.height, self.width, self.height)
+            # shrinking a big video a lot: mipmaps keep it from shimmering
+            self._bg_mipmaps = c.scale < 0.75
+            self._bg_texture.filter = (
+                moderngl.LINEAR_MIPMAP_LINEAR if self._bg_mipmaps else moderngl.LINEAR, moderngl.LINEAR
+            )
             inv = 1.0 / c.scale
             self._bg_prog["u_exact"].value = False
             self._bg_prog["u_scale"].value = (inv, inv)
             self._bg_prog["u_offset"].value = ((bg.width - self.width * inv) / 2, (bg.height - self.height * inv) / 2)
-            self._bg_prog["u_gain"].value = 1.0  # the dim is applied when decoding
+            self._bg_prog["u_gain"].value = 1.0 - bg.dim
         elif not isinstance(bg, SolidBackground):
             raise RenderError(f"unknown background {bg!r}")
 
@@ -257,6 +262,8 @@ class Compositor:
             if index != self._bg_frame_index:
                 assert self._bg_texture is not None
                 self._bg_texture.write(np.ascontiguousarray(rgb).tobytes(), alignment=1)
+                if self._bg_mipmaps:
+                    self._bg_texture.build_mipmaps()
                 self._bg_frame_index = index
                 self._scene_valid = False
             return index
