@@ -1,6 +1,7 @@
 """The native .kproj format: every documented field, exact times, and errors with lines."""
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from hotfolder.errors import ProjectError
 from hotfolder.project import kproj, load_project
 from hotfolder.project.limits import Limits
 from hotfolder.project.model import Color, Display, Line, Media, Project, Style, Syllable
+
+REPO = Path(__file__).resolve().parent.parent
 
 FULL = """\
 version: 1
@@ -404,3 +407,14 @@ def test_empty_values_count_as_not_given(tmp_path):
     assert (p.title, p.artist, p.media.audio, p.styles["Default"], p.display) == ("", "", None, Style(), Display())
     assert p.render == {"bitrate": None}
     assert (p.lines[0].style, p.lines[0].singer) == ("Default", None)
+
+
+def test_referenced_ass_stays_libass_like_unless_display_is_given(tmp_path):
+    ass = REPO / "examples" / "ass" / "song.ass"
+    shutil.copy(ass, tmp_path / "words.ass")
+    p = kproj.load(write(tmp_path, "version: 1\nlyrics: words.ass\ntitle: Mine\n"))
+    assert (p.format, p.title, p.display, p.play_res) == ("kproj", "Mine", None, (1920, 1080))
+    assert p.media.video == tmp_path.resolve() / "background.mp4"  # the ASS file's own Video File
+    assert [s.start for s in p.lines[1].syllables][:2] == [1400, 1750]
+    p = kproj.load(write(tmp_path, "version: 1\nlyrics: words.ass\ndisplay: {next_line: false}\n"))
+    assert p.display == Display(next_line=False)
