@@ -418,3 +418,10 @@ def test_referenced_ass_stays_libass_like_unless_display_is_given(tmp_path):
     assert [s.start for s in p.lines[1].syllables][:2] == [1400, 1750]
     p = kproj.load(write(tmp_path, "version: 1\nlyrics: words.ass\ndisplay: {next_line: false}\n"))
     assert p.display == Display(next_line=False)
+
+
+def test_long_merge_chain_is_refused_without_recursion_error(tmp_path):
+    rows = "".join(f"    s{i}: &s{i} {{<<: *s{i - 1}, size: {i + 1}}}\n" for i in range(1, 500))
+    text = "version: 1\nrender:\n  x:\n    s0: &s0 {size: 1}\n" + rows + "styles:\n  Default: *s499\n"
+    err = load_err(tmp_path, text)
+    assert "merge keys (<<) nested more than 8 deep" in err.message

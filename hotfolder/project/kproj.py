@@ -35,6 +35,7 @@ VERSION = 1
 MAX_DEPTH = 24                 # a real project nests 6 deep; anything near this is an attack
 MAX_EXPANDED_NODES = 2_000_000  # nodes counted with every alias expanded (billion laughs)
 MAX_SCALAR_CHARS = 100_000
+MAX_MERGE_DEPTH = 8
 
 _Y = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_Y + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp")}
@@ -165,8 +166,10 @@ class _Reader:
     def is_null(self, node: Node) -> bool:
         return isinstance(node, ScalarNode) and node.tag == _Y + "null"
 
-    def mapping(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[Node, Node]]:
+    def mapping(self, node: Node, what: str, allowed: tuple[str, ...], merges: int = 0) -> dict[str, tuple[Node, Node]]:
         """The mapping's entries by key (merge keys `<<` applied; own keys win)."""
+        if merges > MAX_MERGE_DEPTH:  # a chain of aliases can be deep although the text is flat
+            self.fail(node, f"{what}: merge keys (<<) nested more than {MAX_MERGE_DEPTH} deep")
         if not isinstance(node, MappingNode):
             self.fail(node, f"{what}: expected a mapping of keys, got {_kind(node)}")
         own: dict[str, tuple[Node, Node]] = {}
@@ -175,7 +178,7 @@ class _Reader:
             if knode.tag == _Y + "merge":
                 sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
                 for src in sources:
-                    for k, pair in self.mapping(src, f"{what} (merged)", allowed).items():
+                    for k, pair in self.mapping(src, f"{what} (merged)", allowed, merges + 1).items():
                         merged.setdefault(k, pair)
                 continue
             if not isinstance(knode, ScalarNode) or knode.tag == _Y + "null":
