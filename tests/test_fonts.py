@@ -78,7 +78,9 @@ def test_arabic_is_shaped_right_to_left_with_joining_forms(fonts_dir: Path) -> N
     isolated = shape("\u0628", primary, resolver)[0].glyph_id
     assert len({g.glyph_id for g in glyphs}) == 3 and isolated not in {g.glyph_id for g in glyphs}
     # visual order reverses the right-to-left stretch only
-    assert visual_order([(False, "a"), (True, "b"), (True, "c"), (False, "d")]) == [0, 2, 1, 3]
+    assert visual_order([(False, 0), (True, 0), (True, 0), (False, 0)]) == [0, 2, 1, 3]
+    # each group (style/karaoke run) is reordered on its own, groups stay in logical order
+    assert visual_order([(True, 0), (True, 0), (True, 1), (True, 1)]) == [1, 0, 3, 2]
 
 
 def test_combining_mark_is_positioned_on_its_base(fonts_dir: Path) -> None:

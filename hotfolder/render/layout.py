@@ -24,7 +24,7 @@ import numpy as np
 from hotfolder.project.model import Color, Line, Project, Style
 from hotfolder.render.fonts import FaceRef, FontChoice, FontResolver
 from hotfolder.render.glyphs import GlyphRasterizer, GlyphShape, Placed, shape_key, split_position
-from hotfolder.render.shaping import ShapedGlyph, shape, visual_order
+from hotfolder.render.shaping import ShapedGlyph, shape, strong_direction, visual_order
 from hotfolder.render.types import EventImage, GlyphImage, KaraokeKind, Quad
 from hotfolder.render.wrap import Cluster, wrap
 
@@ -242,6 +242,7 @@ class _Cl:
     style: RunStyle
     syllable: int
     kind: str                        # char | space | break
+    run: int = 0                     # the model run it comes from (libass reorders bidi per run)
     rtl: bool = False
     glyphs: list[tuple[ShapedGlyph, float, float]] = field(default_factory=list)  # glyph, sx, sy px/unit
     advance: float = 0.0
@@ -361,18 +362,18 @@ class AssLayout:
     def _clusters(self, line: Line) -> list[_Cl]:
         line_style = self._line_style(line)
         base = style_of(line_style)
-        chars: list[tuple[str, RunStyle, int]] = []
-        for run in line.effective_runs():
+        chars: list[tuple[str, RunStyle, int, int]] = []
+        for run_index, run in enumerate(line.effective_runs()):
             rs = apply_overrides(base, run.overrides, self.project.styles, line_style) if run.overrides else base
             for ch in _unescape(run.text, self.project.wrap_style):
-                chars.append((ch, rs, run.syllable))
+                chars.append((ch, rs, run.syllable, run_index))
         clusters: list[_Cl] = []
         i = 0
         n = len(chars)
         while i < n:
-            ch, rs, syl = chars[i]
+            ch, rs, syl, run_index = chars[i]
             if ch == "\n":
-                clusters.append(_Cl(i, ch, rs, syl, "break"))
+                clusters.append(_Cl(i, ch, rs, syl, "break", run_index))
                 i += 1
                 continue
             # a shaping run: same style, no hard break
@@ -381,9 +382,10 @@ class AssLayout:
                 j += 1
             clusters.extend(self._shape_run(chars, i, j, rs))
             i = j
+        _resolve_neutrals(clusters)
         return clusters
 
-    def _shape_run(self, chars: list[tuple[str, RunStyle, int]], i: int, j: int, rs: RunStyle) -> list[_Cl]:
+    def _shape_run(self, chars: list[tuple[str, RunStyle, int, int]], i: int, j: int, rs: RunStyle) -> list[_Cl]:
         text = "".join(c[0] for c in chars[i:j])
         choice = self.resolver.choose(rs.font, rs.bold, rs.italic)
         glyphs = shape(text, choice.face, self.resolver)
@@ -396,9 +398,9 @@ class AssLayout:
         for k, c0 in enumerate(starts):
             c1 = starts[k + 1] if k + 1 < len(starts) else len(text)
             ctext = text[c0:c1]
-            ch, _, syl = chars[i + c0]
+            ch, _, syl, run_index = chars[i + c0]
             kind = "space" if ctext[0] in SPACE_CHARS else "char"
-            cl = _Cl(i + c0, ctext, rs, syl, kind, choice=choice)
+            cl = _Cl(i + c0, ctext, rs, syl, kind, run_index, choice=choice)
             adv = 0.0
             for g in by_cluster[c0]:
                 data = self.resolver.open(g.face)
@@ -495,7 +497,8 @@ class AssLayout:
                 width -= seg[-1].style.spacing * self.font_scale * seg[-1].style.scale_x / 100.0
             shift = line_shift(halign, max_width, width)
             x = shift
-            for idx in visual_order([(c.rtl, c) for c in seg]):
+            # VSFilter/libass: every style or karaoke run is its own bidi paragraph
+            for idx in visual_order([(c.rtl, c.run) for c in seg]):
                 c = seg[idx]
                 placed.append((c, x, baseline))
                 x_min, x_max = min(x_min, x), max(x_max, x + c.advance)
@@ -603,6 +606,32 @@ class AssLayout:
                     shadows.append(Quad(sh.image, six + sh.left, siy + sh.top, "shadow", rs.c4, rs.c4))
         # libass draws all shadows, then all borders, then all fills
         return shadows + outlines + fills
+
+
+def _strong(cl: _Cl) -> bool | None:
+    for ch in cl.text:
+        d = strong_direction(ch)
+        if d is not None:
+            return d
+    return None
+
+
+def _resolve_neutrals(clusters: list[_Cl]) -> None:
+    """Spaces and punctuation take the right-to-left direction only between two
+    right-to-left characters of the same run; elsewhere the run's left-to-right base
+    direction (libass: each run is a left-to-right bidi paragraph)."""
+    strong = [_strong(c) for c in clusters]
+    n = len(clusters)
+    for k, cl in enumerate(clusters):
+        if strong[k] is not None or cl.kind == "break":
+            if strong[k] is not None:
+                cl.rtl = strong[k]
+            continue
+        prev = next((strong[j] for j in range(k - 1, -1, -1)
+                     if clusters[j].run == cl.run and strong[j] is not None), None)
+        nxt = next((strong[j] for j in range(k + 1, n)
+                    if clusters[j].run == cl.run and strong[j] is not None), None)
+        cl.rtl = bool(prev and nxt)
 
 
 _MINUS_CACHE: dict[tuple, Placed] = {}

@@ -32,7 +32,7 @@ class ShapedGlyph:
     rtl: bool           # part of a right-to-left segment
 
 
-def _direction(ch: str) -> bool | None:
+def strong_direction(ch: str) -> bool | None:
     """True for a strong right-to-left character, False for strong left-to-right, None neutral."""
     cls = unicodedata.bidirectional(ch)
     if cls in RTL_CLASSES:
@@ -61,7 +61,7 @@ def segment(text: str, primary: FaceRef, resolver: FontResolver) -> list[tuple[i
             else:
                 face = resolver.fallback(cp, primary) or primary
         faces.append(face)
-        d = _direction(ch)
+        d = strong_direction(ch)
         if d is not None:
             current_dir = d
         dirs.append(current_dir)
@@ -104,8 +104,9 @@ def shape(
 
 
 def visual_order(items: Sequence[tuple[bool, object]]) -> list[int]:
-    """Indices of `items` (each (rtl, payload), in logical order) in left-to-right visual
-    order for a left-to-right paragraph: every maximal right-to-left stretch is reversed."""
+    """Indices of `items` (each (rtl, group), in logical order) in left-to-right visual
+    order: every maximal right-to-left stretch within one group is reversed; groups stay
+    in logical order (libass lays out each style run as its own bidi paragraph)."""
     order: list[int] = []
     i = 0
     n = len(items)
@@ -115,7 +116,7 @@ def visual_order(items: Sequence[tuple[bool, object]]) -> list[int]:
             i += 1
             continue
         j = i
-        while j < n and items[j][0]:
+        while j < n and items[j][0] and items[j][1] == items[i][1]:
             j += 1
         order.extend(range(j - 1, i - 1, -1))
         i = j
