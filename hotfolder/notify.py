@@ -31,6 +31,7 @@ JOB_EVENTS: frozenset[str] = frozenset({"job_done", "job_failed", "job_cancelled
 _SAFE_QUERY_KEYS = frozenset({
     "method", "format", "overflow", "priority", "mode", "cto", "rto", "verify", "image",
     "tags", "tag", "smtp", "port", "from", "to", "name", "user", "channel", "topic",
+    "retry", "wait", "optional",   # apprise's own delivery options
 })
 _MASK = "****"
 
@@ -417,18 +418,21 @@ class _Item:
     queued_at: float = field(default_factory=time.monotonic)
 
 
-def _target_for(service: Any, timeout: float) -> Target:
+def _target_for(service: Any, timeout: float, url: str | None = None) -> Target:
+    """`url`: the URL as the person wrote it (shown masked); services from an apprise config
+    file only have apprise's own spelling of it."""
+    try:
+        written = url or service.url()
+        masked = mask_url(written)
+        _install_redactor(url_secrets(written))
+    except Exception:  # noqa: BLE001
+        masked = f"{getattr(service, 'service_name', 'service')} (URL hidden)"
     # Socket time-outs no longer than one attempt, so that a worker thread apprise gave up on
-    # ends soon after (interpreter exit waits for it).
+    # ends soon after.
     for attr in ("socket_connect_timeout", "socket_read_timeout"):
         current = getattr(service, attr, None)
         if isinstance(current, (int, float)) and current > timeout:
             setattr(service, attr, timeout)
-    try:
-        masked = mask_url(service.url())
-        _install_redactor(url_secrets(service.url()))
-    except Exception:  # noqa: BLE001
-        masked = f"{getattr(service, 'service_name', 'service')} (URL hidden)"
     apobj = apprise.Apprise()
     apobj.add(service)
     return Target(masked=masked, apobj=apobj)
@@ -583,7 +587,7 @@ class Notifier:
             if service is None:
                 log.warning("notification URL not understood by apprise: %s", mask_url(url))
                 continue
-            targets.append(_target_for(service, self.config.timeout))
+            targets.append(_target_for(service, self.config.timeout, url))
         if self.config.config:
             ac = apprise.AppriseConfig()
             if not ac.add(self.config.config):
@@ -614,7 +618,7 @@ class Notifier:
             if service is None:
                 log.warning("job notification URL not understood by apprise: %s", mask_url(url))
                 continue
-            targets.append(_target_for(service, self.config.timeout))
+            targets.append(_target_for(service, self.config.timeout, url))
         attach = None
         if message.attach is not None and Path(message.attach).is_file():
             attach = apprise.AppriseAttachment(str(message.attach))
