@@ -111,6 +111,16 @@ def test_redrawing_only_what_changed_gives_the_same_frames_as_full_redraws(tmp_p
             assert np.abs(y.astype(int) - bt709_i420(fresh).astype(int)).max() <= 1, t
 
 
+def test_close_twice_and_use_after_close(tmp_path):
+    r = FrameRenderer(project(tmp_path), RenderSettings(width=W, height=H), layout=HandLayout([]))
+    r.close()
+    r.close()
+    with pytest.raises(RenderError, match="closed"):
+        r.render_rgb(0)
+    with pytest.raises(RenderError, match="closed"):
+        list(r.iter_yuv420([0]))
+
+
 def test_odd_size_cannot_be_yuv420(tmp_path):
     settings = RenderSettings(width=W + 1, height=H, background="black")
     with FrameRenderer(project(tmp_path), settings, layout=HandLayout([])) as r:

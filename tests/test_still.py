@@ -13,7 +13,7 @@ import pytest
 
 from hotfolder.cli import build_parser
 from hotfolder.commands import still
-from hotfolder.commands.still import frame_at
+from hotfolder.commands.still import frame_at, parse_time
 
 ASS = r"""[Script Info]
 ScriptType: v4.00+
@@ -95,6 +95,8 @@ def test_frame_index_is_exact_for_decimal_times():
     assert frame_at(Fraction("0.999"), 25) == (24, 960)
     assert frame_at(Fraction("1"), 30) == (30, 1000)
     assert frame_at(Fraction("1.05"), 30) == (31, 1033)
+    assert parse_time("2.3") == Fraction(23, 10)
+    assert parse_time("1:02.5") == Fraction(125, 2) and parse_time("1:00:00") == 3600
 
 
 def test_still_matches_libass_at_switches_and_mid_wipe(ass_file, fonts_dir, tmp_path):
@@ -168,7 +170,7 @@ def test_bad_project_is_one_clear_line_and_exit_1(tmp_path, capsys):
 
 def test_time_and_size_arguments_are_checked(capsys):
     parser = build_parser()
-    for argv in (["--time", "-1"], ["--time", "abc"], ["--time", "1", "--size", "12"]):
+    for argv in (["--time", "-1"], ["--time", "abc"], ["--time", "1:-5"], ["--time", "1::2"], ["--time", "1", "--size", "12"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["still", "f.ass", "-o", "o.png", *argv])
     capsys.readouterr()

@@ -32,11 +32,17 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def parse_time(text: str) -> Fraction:
-    """Seconds, exactly as written ('2.3' is 23/10, not 2.2999...), so the frame index is right."""
+    """Seconds ('12.5') or [h:]mm:ss(.fff), exactly as written ('2.3' is 23/10, not
+    2.2999...), so the frame index is right."""
     try:
-        value = Fraction(text.strip())
+        parts = text.strip().split(":")
+        if len(parts) > 3 or any(p.strip() == "" for p in parts) or any(p.lstrip().startswith("-") for p in parts[1:]):
+            raise ValueError(text)
+        value = Fraction(0)
+        for part in parts:
+            value = value * 60 + Fraction(part.strip())
     except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"time must be seconds like 12.5, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"time must be seconds like 12.5 or mm:ss.ff, not {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("time must not be negative")
     return value
@@ -86,7 +92,7 @@ def encode_png(rgb: np.ndarray) -> bytes:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="project file (.kproj, .ass, .lrc, UltraStar .txt)")
-    parser.add_argument("--time", "-t", type=parse_time, required=True, help="seconds from the start of the song")
+    parser.add_argument("--time", "-t", type=parse_time, required=True, help="seconds (or [h:]mm:ss.ff) from the start of the song")
     parser.add_argument("-o", "--output", type=Path, required=True, help="PNG file to write")
     parser.add_argument("--size", type=parse_size, help="WxH (default: PlayResX x PlayResY for ASS, else the configured size)")
     parser.add_argument("--fps", type=int, help="frame rate that decides which frame is shown (default 30)")

@@ -5,6 +5,9 @@ fast path for encoding: colour conversion in a shader, readback through a ring o
 pixel-pack buffers so frame N+1 is being drawn while frame N is copied back, and frames
 that must look exactly like the previous one (static background, no wipe or fade moving,
 no syllable switching) are not drawn or read at all.
+
+The GL context is current on the thread that made the FrameRenderer: call it from that
+thread only (hand the arrays to an encoder thread, not the renderer).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import moderngl
 import numpy as np
 
 from hotfolder.errors import RenderError
@@ -64,10 +68,17 @@ class FrameRenderer:
         self.fps = settings.fps
         self.layout: Layout = layout or _build_layout(project, self.width, self.height, _fonts_dir(project, settings))
         self.background = resolve_background(project, settings, self.width, self.height)
-        self.ctx = create_context(settings.gpu)
-        self.renderer = renderer_string(self.ctx)
-        self.compositor = Compositor(self.ctx, self.width, self.height, self.background)
         self._pbos: list = []
+        self.ctx: moderngl.Context | None = None
+        try:
+            self.ctx = create_context(settings.gpu)
+            self.renderer = renderer_string(self.ctx)
+            self.compositor = Compositor(self.ctx, self.width, self.height, self.background)
+        except BaseException:
+            self._close_background()
+            if self.ctx is not None:
+                self.ctx.release()
+            raise
         self.frames_drawn = 0  # frames actually drawn on the GPU (the rest were repeats)
 
     def _draw(self, t_ms: int) -> None:
@@ -77,6 +88,8 @@ class FrameRenderer:
 
     def render_rgb(self, t_ms: int) -> np.ndarray:
         """(H, W, 3) uint8: exactly what the video shows at t_ms."""
+        if self.ctx is None:
+            raise RenderError("the frame renderer was closed")
         self._draw(t_ms)
         return self.compositor.read_rgb()
 
@@ -92,9 +105,11 @@ class FrameRenderer:
     def iter_yuv420(self, times: Iterable[int]) -> Iterator[np.ndarray]:
         """(H*3//2, W) uint8 I420 planes (Y, U, V; BT.709 limited range) per time, in order.
         The arrays are read-only; a repeated frame may be the very same array."""
-        c = self.compositor
+        c, ctx = self.compositor, self.ctx
+        if ctx is None:
+            raise RenderError("the frame renderer was closed")
         if not self._pbos:
-            self._pbos = [self.ctx.buffer(reserve=c.yuv_size) for _ in range(READBACK_DEPTH)]
+            self._pbos = [ctx.buffer(reserve=c.yuv_size) for _ in range(READBACK_DEPTH)]
         free = deque(self._pbos)
         pending: deque = deque()  # ("read", buffer) | ("repeat", None), in frame order
         last: np.ndarray | None = None
@@ -131,15 +146,22 @@ class FrameRenderer:
         while pending:
             yield collect()
 
+    def _close_background(self) -> None:
+        close = getattr(self.background, "close", None)
+        if close is not None:
+            close()
+
     def close(self) -> None:
+        """Release the GL objects and the background's decoder (a second call does nothing)."""
+        if self.ctx is None:
+            return
         for buf in self._pbos:
             buf.release()
         self._pbos = []
         self.compositor.release()
-        close = getattr(self.background, "close", None)
-        if close is not None:
-            close()
+        self._close_background()
         self.ctx.release()
+        self.ctx = None
 
     def __enter__(self) -> "FrameRenderer":
         return self
