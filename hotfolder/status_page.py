@@ -8,7 +8,6 @@ anyone on the share can choose.
 """
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from functools import lru_cache
 from html import escape
@@ -20,7 +19,6 @@ from urllib.parse import quote
 
 from hotfolder.atomic import write_text_atomic
 
-log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 3
 ACTIVE_STATES = ("running", "paused", "queued")

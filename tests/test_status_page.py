@@ -3,7 +3,6 @@ what the browser shows compared with the dict."""
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
