@@ -213,3 +213,31 @@ def test_still_of_a_native_project_goes_through_presentation(tmp_path, fonts_dir
     assert colours["0.8"][1] > 100 and colours["0.8"][0] == 0   # shown ahead of time, nothing sung yet
     assert colours["1.9"][0] > 100 and colours["1.9"][1] > 50   # "Singing " sung, "now" not yet
     assert where["1.9"][0] < where["1.9"][1]                    # sung on the left
+
+
+KT_TIMES = ["1.0", "2.48", "4.8", "6.7", "8.96", "10.48"]
+
+
+def test_still_matches_libass_reference_images_of_kt(shared_fixtures, tmp_path):
+    """libass's own \\kt test images (RGBA over transparent; composed over black here)."""
+    kt = shared_fixtures / "libass-kt"
+    palette = np.array([(255, 255, 255), (255, 0, 0), (170, 255, 0)], float)  # primary, secondary, \1c override
+    primary = np.array([True, False, True])
+
+    def share(img: np.ndarray) -> float:
+        px = img[lit(img)].astype(float)
+        return float(primary[np.argmin(((px[:, None] - palette[None]) ** 2).sum(-1), axis=1)].mean())
+
+    for t in KT_TIMES:
+        out = tmp_path / f"kt-{t}.png"
+        # at 100 fps every reference time is a frame time
+        assert run_still([str(kt / "kt.ass"), "--time", t, "--fps", "100", "-o", str(out), "--fonts-dir", str(kt)]) == 0
+        ours = read_png(out)
+        with av.open(str(kt / f"kt-{round(float(t) * 1000):05d}.png")) as c:
+            rgba = next(c.decode(video=0)).to_ndarray(format="rgba").astype(float)
+        ref = np.rint(rgba[..., :3] * rgba[..., 3:] / 255).astype(np.uint8)
+        assert ours.shape == ref.shape
+        a, b = dilate(lit(ours)), dilate(lit(ref))
+        iou = (a & b).sum() / (a | b).sum()
+        assert iou >= 0.85, (t, iou)
+        assert abs(share(ours) - share(ref)) <= 0.03, (t, share(ours), share(ref))
