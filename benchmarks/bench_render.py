@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,14 +88,18 @@ Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
     path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
 
 
-def timed(cmd: list[str], log: Path) -> float:
+def timed(cmd: list[str], log: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the child and its threads). On a
+    shared machine the CPU time is the steadier of the two."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     with log.open("ab") as fh:
         r = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT)
     dt = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         sys.exit(f"failed ({r.returncode}): {' '.join(cmd)}\n  see {log}")
-    return dt
+    return dt, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> int:
@@ -133,21 +138,25 @@ def main() -> int:
     }
     chosen = args.only or list(commands)
     times: dict[str, list[float]] = {name: [] for name in chosen}
+    cpu: dict[str, list[float]] = {name: [] for name in chosen}
     print(f"{args.seconds:g} s of {width}x{height} at {args.fps} fps, x264 veryfast crf 20 + AAC, "
           f"{args.runs} alternating run(s) each, {os.cpu_count()} CPU(s)", flush=True)
     for run in range(args.runs):
         for name in chosen:
-            dt = timed(commands[name], log)
+            dt, ct = timed(commands[name], log)
             times[name].append(dt)
-            print(f"  run {run + 1}: {name:<9} {dt:7.2f} s", flush=True)
+            cpu[name].append(ct)
+            print(f"  run {run + 1}: {name:<9} {dt:7.2f} s wall  {ct:7.2f} s CPU", flush=True)
     med = {name: statistics.median(v) for name, v in times.items()}
-    print("\nmedians:")
+    med_cpu = {name: statistics.median(v) for name, v in cpu.items()}
+    print(f"\nmedians (load average now {os.getloadavg()[0]:.1f}):")
     for name, m in med.items():
-        print(f"  {name:<9} {m:7.2f} s   ({args.seconds * args.fps / m:6.1f} fps, {args.seconds / m:5.2f}x real time)")
-    print("ratios (lower is faster):")
+        print(f"  {name:<9} {m:7.2f} s wall ({args.seconds * args.fps / m:6.1f} fps, {args.seconds / m:5.2f}x real time)"
+              f"  {med_cpu[name]:7.2f} s CPU")
+    print("ratios (lower is faster):        wall    CPU")
     for a, b in (("hotfolder", "libass"), ("hotfolder", "floor"), ("libass", "floor")):
         if a in med and b in med:
-            print(f"  {a} / {b}: {med[a] / med[b]:.2f}")
+            print(f"  {a + ' / ' + b:<28} {med[a] / med[b]:5.2f}  {med_cpu[a] / med_cpu[b]:5.2f}")
     return 0
 
 

@@ -240,3 +240,11 @@ def test_doctor_reports_what_works(capsys, restore_logging):
     assert report["encoders"]["h264_nvenc"] == encoder_works("h264_nvenc")
     assert report["defaults"]["encoder"] == ("h264_nvenc" if encoder_works("h264_nvenc") else "libx264")
     assert Path(report["fonts"]["default_font"]).is_file()
+
+
+def test_render_command_knows_the_encoders_and_containers():
+    from hotfolder.commands.render import ENCODER_NAMES, OUTPUT_SUFFIXES
+    from hotfolder.encode import CONTAINERS, ENCODERS
+
+    assert set(ENCODER_NAMES) == set(ENCODERS)
+    assert set(OUTPUT_SUFFIXES) == set(CONTAINERS)

@@ -9,10 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import av
-
 from hotfolder import __version__
-from hotfolder.encode import ENCODERS, default_encoder_for, encoder_works
 from hotfolder.settings import RenderSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +42,10 @@ def check_gl(gpu: int | None) -> dict[str, Any]:
 
 
 def check_encoders() -> dict[str, bool]:
+    import av
+
+    from hotfolder.encode import ENCODERS, encoder_works
+
     found = {name: encoder_works(name) for name in ENCODERS}
     for name in AUDIO_ENCODERS:
         try:
@@ -74,6 +75,10 @@ def check_fonts(fonts_dir: Path | None) -> dict[str, Any]:
 
 
 def diagnose(gpu: int | None, fonts_dir: Path | None) -> dict[str, Any]:
+    import av  # loaded here, not when the CLI builds its parser
+
+    from hotfolder.encode import default_encoder_for
+
     defaults = RenderSettings()
     encoders = check_encoders()
     report: dict[str, Any] = {

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from hotfolder.encode import CONTAINERS, ENCODERS
 from hotfolder.errors import ExportAborted, ProjectError, RenderError
 from hotfolder.progress import ExportProgress
 from hotfolder.settings import RenderSettings
@@ -16,6 +15,10 @@ from hotfolder.settings import RenderSettings
 log = logging.getLogger("hotfolder.render")
 
 LOG_EVERY = 5.0  # seconds between plain progress lines
+# the names hotfolder.encode knows (kept here so building the parser does not load PyAV; a test
+# checks they agree)
+ENCODER_NAMES = ("libx264", "h264_nvenc", "libx265", "hevc_nvenc", "libsvtav1", "libvpx-vp9")
+OUTPUT_SUFFIXES = (".mkv", ".m4v", ".mov", ".mp4", ".webm")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -39,7 +42,7 @@ def add_render_options(parser: argparse.ArgumentParser) -> None:
     """The render settings options (shared with benchmarks and other commands)."""
     parser.add_argument("--size", type=parse_size, metavar="WxH", help="output size (default 1920x1080)")
     parser.add_argument("--fps", type=_positive, help="frames per second (default 30)")
-    parser.add_argument("--encoder", choices=["auto", *ENCODERS],
+    parser.add_argument("--encoder", choices=["auto", *ENCODER_NAMES],
                         help="video encoder (default auto: h264_nvenc when it works here, else libx264)")
     parser.add_argument("--crf", type=int, help="constant quality, on the encoder's scale (default 20)")
     parser.add_argument("--preset", help="speed preset, x264 names (default veryfast)")
@@ -71,7 +74,7 @@ def settings_from_args(args: argparse.Namespace, base: RenderSettings | None = N
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, metavar="FILE", help="project file: .kproj, .ass/.ssa, .lrc or UltraStar .txt")
     parser.add_argument("-o", "--output", type=Path, metavar="OUT",
-                        help=f"video file ({', '.join(sorted(CONTAINERS))}); default: FILE's name with .mp4")
+                        help=f"video file ({', '.join(OUTPUT_SUFFIXES)}); default: FILE's name with .mp4")
     add_render_options(parser)
     parser.add_argument("--poster", type=Path, metavar="JPG", help="also write a poster frame (JPEG)")
     parser.add_argument("-y", "--overwrite", action="store_true", help="replace OUT if it exists")
