@@ -241,6 +241,20 @@ def test_background_choice(tmp_path, caplog):
     p = project(tmp_path, Media(background=Path("bg.png")))
     bg = resolve_background(p, s, W, H)
     assert isinstance(bg, ImageBackground) and bg.pixels.shape == (H, W, 3) and int(bg.pixels[40, 40, 0]) == 77
+    # a relative path in the settings that is not in the working folder: next to the project file
+    bg = resolve_background(p, s.updated({"background": "bg.png"}), W, H)
+    assert isinstance(bg, ImageBackground) and int(bg.pixels[0, 0, 1]) == 77
+    # transparent parts of an image come out black
+    rgba = np.zeros((9, 16, 4), np.uint8)
+    rgba[:, :8] = (200, 100, 50, 255)
+    rgba[:, 8:] = (200, 100, 50, 0)
+    with av.open(str(tmp_path / "alpha.png"), "w", format="image2", options={"update": "1"}) as c:
+        st = c.add_stream("png", rate=1)
+        st.width, st.height, st.pix_fmt = 16, 9, "rgba"
+        for pkt in [*st.encode(av.VideoFrame.from_ndarray(rgba, format="rgba")), *st.encode()]:
+            c.mux(pkt)
+    bg = resolve_background(project(tmp_path), s.updated({"background": str(tmp_path / "alpha.png")}), 160, 90)
+    assert bg.pixels[45, 10].tolist() == [200, 100, 50] and bg.pixels[45, 150].tolist() == [0, 0, 0]
     # the settings' colour wins over the project's image
     assert resolve_background(p, s.updated({"background": "#010203"}), W, H) == SolidBackground((1, 2, 3))
     # a project naming media that is not there (e.g. an ASS Video File from another machine): black, with a warning

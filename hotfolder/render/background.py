@@ -95,8 +95,12 @@ def load_image(path: Path, width: int, height: int, dim: float = 0.0) -> ImageBa
         with av.open(str(path)) as container:
             frame = next(container.decode(video=0))
             c = cover(frame.width, frame.height, width, height)
-            scaled = frame.reformat(width=c.scaled_w, height=c.scaled_h, format="rgb24", interpolation="BICUBIC")
+            has_alpha = any(comp.is_alpha for comp in frame.format.components)
+            scaled = frame.reformat(width=c.scaled_w, height=c.scaled_h, format="rgba" if has_alpha else "rgb24",
+                                    interpolation="BICUBIC")
             rgb = scaled.to_ndarray()
+            if has_alpha:  # transparent parts show black, as over a black background
+                rgb = np.rint(rgb[..., :3] * (rgb[..., 3:].astype(np.float32) / 255.0)).astype(np.uint8)
     except (av.FFmpegError, StopIteration, ValueError, OSError) as exc:
         raise RenderError(f"background image {path}: cannot decode it ({exc})") from exc
     crop = rgb[c.crop_y : c.crop_y + height, c.crop_x : c.crop_x + width]
@@ -249,6 +253,10 @@ def resolve_background(project: Project, settings: RenderSettings, width: int, h
         if rgb is not None:
             return SolidBackground(rgb)
         path = Path(settings.background).expanduser()
+        if not path.exists() and not path.is_absolute():
+            # a job's sidecar names media next to the job file
+            beside = project.source.parent / path
+            path = beside if beside.exists() else path
         if not path.exists():
             raise RenderError(f"background {settings.background!r}: not a colour and no such file")
         return from_path(path, width, height, gap, dim)
