@@ -12,7 +12,7 @@ import logging
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, unquote, urlsplit
@@ -249,19 +249,18 @@ class _Redactor(logging.Filter):
 
 
 _REDACTOR = _Redactor()
+# A logger's filters see only records logged on that very logger, so each is named.
 _REDACTED_LOGGERS = ("apprise", "urllib3", "urllib3.connectionpool", "urllib3.connection",
-                     "urllib3.util.retry", "requests")
+                     "urllib3.poolmanager", "urllib3.response", "urllib3.util.retry", "requests")
 
 
 def _install_redactor(secrets: Iterable[str]) -> None:
     _REDACTOR.add(secrets)
+    # On those loggers only: a password that is also a common word must not garble our own logs.
     for name in _REDACTED_LOGGERS:
         lg = logging.getLogger(name)
         if _REDACTOR not in lg.filters:
             lg.addFilter(_REDACTOR)
-    for handler in logging.getLogger().handlers:
-        if _REDACTOR not in handler.filters:
-            handler.addFilter(_REDACTOR)
 
 
 # ---------------------------------------------------------------- messages (pure)
@@ -415,7 +414,6 @@ class _Item:
     message: Message
     configured: bool                        # send to the configured targets
     extra_urls: tuple[str, ...] = ()        # this job's own targets
-    queued_at: float = field(default_factory=time.monotonic)
 
 
 def _target_for(service: Any, timeout: float, url: str | None = None) -> Target:
