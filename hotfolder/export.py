@@ -302,6 +302,7 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
     partial = partial_path(output)
     encoder: VideoEncoder | None = None
     checkpoints: _Checkpoints | None = None
+    poster_path: Path | None = None
     try:
         fps = renderer.fps
         if renderer.width % 2 or renderer.height % 2:
@@ -339,8 +340,10 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
                       audio_seconds=duration_ms / 1000 if audio is not None else None)
         if output.exists() and not overwrite:
             raise RenderError(f"{output} appeared while rendering; not overwriting it")
+        # the poster first: once the video has its final name the job is done
+        if poster is not None and poster_rgb is not None:
+            poster_path = write_poster(poster_rgb, poster)
         os.replace(partial, output)
-        poster_path = write_poster(poster_rgb, poster) if poster is not None and poster_rgb is not None else None
         elapsed = reporter.clock.elapsed(time.monotonic())
         reporter.set("done", "done")
         log.info("%s: %d frames in %.1f s (%.1f fps)", output.name, total, elapsed, total / elapsed if elapsed else 0)
@@ -352,6 +355,8 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
         if encoder is not None:
             encoder.abort()
         partial.unlink(missing_ok=True)
+        if poster_path is not None:
+            poster_path.unlink(missing_ok=True)
         if isinstance(exc, Exception) and not isinstance(exc, (ProjectError, RenderError, ExportAborted)):
             raise RenderError(f"rendering {project_path.name} failed: {type(exc).__name__}: {exc}") from exc
         raise

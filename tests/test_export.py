@@ -186,6 +186,9 @@ def test_bad_input_and_existing_output(song: Path, fonts_dir: Path, tmp_path: Pa
     assert exists.read_bytes() == b"keep me"
     with pytest.raises(RenderError, match="WebM"):
         export(song, tmp_path / "x.webm", settings(fonts_dir))
+    with pytest.raises(RenderError, match="bitrate"):  # fails once the renderer is up
+        export(song, tmp_path / "x.mp4", settings(fonts_dir, bitrate="fast"), poster=tmp_path / "x.jpg")
+    assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "x.jpg").exists()
     assert not list(tmp_path.glob("*.mp4.partial*")) and not list(tmp_path.glob(".*partial*"))
 
 
