@@ -74,7 +74,7 @@ def settings_from_args(args: argparse.Namespace, base: RenderSettings | None = N
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, metavar="FILE", help="project file: .kproj, .ass/.ssa, .lrc or UltraStar .txt")
     parser.add_argument("-o", "--output", type=Path, metavar="OUT",
-                        help=f"video file ({', '.join(OUTPUT_SUFFIXES)}); default: FILE's name with .mp4")
+                        help=f"video file ({', '.join(OUTPUT_SUFFIXES)}); default: FILE's name with .mp4, in the current folder")
     add_render_options(parser)
     parser.add_argument("--poster", type=Path, metavar="JPG", help="also write a poster frame (JPEG)")
     parser.add_argument("-y", "--overwrite", action="store_true", help="replace OUT if it exists")
