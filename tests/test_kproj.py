@@ -262,8 +262,10 @@ def test_recursive_alias_is_refused(tmp_path):
 
 
 def test_deep_nesting_is_refused_without_recursion_error(tmp_path):
-    err = load_err(tmp_path, "version: 1\ntitle: " + "[" * 5000 + "]" * 5000 + "\n")
-    assert err.line == 2 and "nested more than" in err.message
+    err = load_err(tmp_path, "version: 1\ntitle: " + "[" * 100 + "]" * 100 + "\n")
+    assert err.line == 2 and "nested more than 24 levels deep" in err.message
+    err = load_err(tmp_path, "version: 1\ntitle: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert err.line == 2 and "nest" in err.message  # ours, or libyaml's own limit
 
 
 def test_aliases_within_reason_are_fine(tmp_path):
@@ -425,3 +427,17 @@ def test_long_merge_chain_is_refused_without_recursion_error(tmp_path):
     text = "version: 1\nrender:\n  x:\n    s0: &s0 {size: 1}\n" + rows + "styles:\n  Default: *s499\n"
     err = load_err(tmp_path, text)
     assert "merge keys (<<) nested more than 8 deep" in err.message
+
+
+@pytest.mark.parametrize("c_loader", [True, False], ids=["libyaml", "pure-python"])
+def test_both_yaml_paths_guard_and_load(tmp_path, monkeypatch, c_loader):
+    if not c_loader:
+        monkeypatch.setattr(kproj, "_CSafeLoader", None)
+    elif kproj._CSafeLoader is None:
+        pytest.skip("PyYAML without libyaml")
+    assert kproj.load(write(tmp_path, FULL)).duration == 62250
+    for text, line, words in [("version: 1\ntitle:\n  " + "- " * 60 + "x\n", 3, "nested more than"),
+                              ("version: 1\nlines: [\n", 3, "invalid YAML"),
+                              ("version: 1\ntitle: a\x07\n", 2, "invalid YAML")]:
+        err = load_err(tmp_path, text)
+        assert (err.line, words in err.message) == (line, True), str(err)

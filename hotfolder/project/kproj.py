@@ -80,9 +80,30 @@ class _GuardedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+_CSafeLoader = getattr(yaml, "CSafeLoader", None)  # libyaml: ten times faster than pure Python
+
+
+def _check_depth(text: str, path: Path) -> None:
+    """Refuse deep nesting before libyaml composes (its composer recurses in C, unguarded).
+
+    libyaml's parser itself keeps its own stack, so walking its events is safe at any depth.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_CSafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ProjectError(path, event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _compose(text: str, path: Path) -> Node | None:
-    loader: _GuardedLoader | None = None
+    loader: yaml.SafeLoader | None = None
     try:
+        if _CSafeLoader is not None:
+            _check_depth(text, path)
+            return yaml.compose(text, Loader=_CSafeLoader)
         loader = _GuardedLoader(text, path)  # the reader checks characters already here
         return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
