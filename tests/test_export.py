@@ -251,3 +251,21 @@ def test_render_command_knows_the_encoders_and_containers():
 
     assert set(ENCODER_NAMES) == set(ENCODERS)
     assert set(OUTPUT_SUFFIXES) == set(CONTAINERS)
+
+
+def test_eta_reported_while_rendering(song: Path, fonts_dir: Path, tmp_path: Path):
+    """A throttled render (20 ms a frame, under the pause threshold) gets a smoothed rate and
+    an ETA that agree with each other and with the real pace."""
+    class Slow:
+        def checkpoint(self) -> None:
+            time.sleep(0.02)
+
+    seen: list[ExportProgress] = []
+    export(song, tmp_path / "slow.mp4", settings(fonts_dir), control=Slow(), on_progress=seen.append)
+    timed = [p for p in seen if p.status == "rendering" and p.estimated_remaining is not None]
+    assert timed, [(p.status, p.current_frame, p.fps) for p in seen]
+    assert "paused" not in {p.status for p in seen}
+    for p in timed:
+        assert 10 < p.fps < 55  # at most 50 fps with a 20 ms wait per frame
+        assert p.estimated_remaining == pytest.approx((p.total_frames - p.current_frame) / p.fps, rel=0.02)
+        assert p.eta is not None and p.eta.tzinfo is not None
