@@ -583,3 +583,12 @@ def test_daemon_with_endpoints_down_or_hanging(hanging_port: int, closed_port: i
     for path in written_files(root, jobs):
         assert SECRET.encode() not in path.read_bytes(), path
     assert elapsed < 120
+
+
+def test_redaction_leaves_our_own_logs_alone(caplog: pytest.LogCaptureFixture) -> None:
+    # a password that is also an everyday word must not garble the daemon's own log lines
+    caplog.set_level(logging.INFO)
+    Notifier(NotifyConfig(urls=("json://bot:render@127.0.0.1:9/x",))).close(0.1)
+    logging.getLogger("hotfolder.daemon").info("render done")
+    logging.getLogger("apprise").info("sent with render")
+    assert [r.getMessage() for r in caplog.records] == ["render done", "sent with ****"]
