@@ -218,6 +218,48 @@ def test_video_background_loops_honours_gap_dims_and_covers(tmp_path):
         assert abs(int(r.render_rgb(1260)[60, 80, 1]) - round(expect(1260) * 0.5)) <= 3
 
 
+@pytest.mark.parametrize("pix_fmt,colorspace,color_range", [
+    ("yuv420p", 1, 1),     # BT.709 limited: converted on the GPU
+    ("yuv420p", 2, 1),     # untagged: BT.601, as swscale assumes
+    ("yuvj420p", 5, 2),    # full range
+    ("yuv444p", 1, 1),     # not 4:2:0: swscale converts, the GPU only scales
+])
+def test_video_frames_converted_on_the_gpu_with_their_own_matrix_and_range(tmp_path, pix_fmt, colorspace, color_range):
+    x = np.linspace(0, 1, W)[None, :, None]
+    y = np.linspace(0, 1, H)[:, None, None]
+    rgb = np.concatenate([np.broadcast_to(30 + 200 * x, (H, W, 1)), np.broadcast_to(220 - 180 * y, (H, W, 1)),
+                          np.broadcast_to(60 + 120 * x * y, (H, W, 1))], axis=2).astype(np.uint8)
+    clip = tmp_path / "grad.mp4"
+    with av.open(str(clip), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = W, H, pix_fmt
+        s.codec_context.colorspace = colorspace
+        s.codec_context.color_range = color_range
+        s.options = {"qp": "0", "preset": "ultrafast"}
+        for i in range(3):
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format=pix_fmt, dst_colorspace=colorspace, dst_color_range=color_range)
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with av.open(str(clip)) as c:
+        frame = next(c.decode(video=0))
+        reference = frame.to_ndarray(format="rgb24").astype(int)  # swscale, reading the frame's tags
+        assert int(frame.colorspace) == colorspace
+    settings = RenderSettings(width=W, height=H, background=str(clip))
+    with FrameRenderer(project(tmp_path), settings, layout=HandLayout([])) as r:
+        on_gpu = r.background.frame_at(0)[1].yuv420() is not None
+        out = r.render_rgb(0).astype(int)
+    assert on_gpu == (pix_fmt != "yuv444p")
+    # against the gradient that was drawn: the GPU converts with the frame's own matrix and
+    # range in floats (swscale's fast path is off by about a level, so it is not the yardstick)
+    diff = np.abs(out - rgb.astype(int))[2:-2, 2:-2]
+    assert diff.max() <= 4 and diff.mean() <= (1.0 if on_gpu else 2.0), (diff.max(), diff.mean())
+    # a wrong matrix or range is far off: BT.601 read as BT.709 moves these colours by > 10 levels
+    assert np.abs(reference - rgb).max() <= 6
+
+
 def test_video_background_seeks_for_jumps(tmp_path):
     clip = tmp_path / "long.mp4"
     levels = make_clip(clip, frames=45, step=5)  # 4.5 s
@@ -225,8 +267,8 @@ def test_video_background_seeks_for_jumps(tmp_path):
     try:
         assert bg.loop_ms == 4500
         for t in (4230, 600, 3050, 2990, 3100, 9100, 40, 4499):
-            index, rgb = bg.frame_at(t)
-            assert abs(int(rgb[30, 20, 1]) - levels[(t % 4500) // 100]) <= 2, t
+            index, picture = bg.frame_at(t)
+            assert abs(int(picture.rgb()[30, 20, 1]) - levels[(t % 4500) // 100]) <= 2, t
     finally:
         bg.close()
 

@@ -107,9 +107,52 @@ def load_image(path: Path, width: int, height: int, dim: float = 0.0) -> ImageBa
     return ImageBackground(np.ascontiguousarray(_dimmed(crop, dim)), path)
 
 
+# AVColorSpace -> (Kr, Kb); anything else (unspecified included) is BT.601, as swscale assumes
+YUV_MATRICES: dict[int, tuple[float, float]] = {
+    1: (0.2126, 0.0722),    # BT.709
+    4: (0.30, 0.11),        # FCC
+    7: (0.212, 0.087),      # SMPTE 240M
+    9: (0.2627, 0.0593),    # BT.2020 (non-constant / constant luminance)
+    10: (0.2627, 0.0593),
+}
+BT601 = (0.299, 0.114)
+FULL_RANGE_FORMATS = {"yuvj420p"}
+GPU_FORMATS = {"yuv420p", "yuvj420p"}
+
+
+@dataclass(frozen=True, eq=False)
+class VideoPicture:
+    """One decoded video frame, handed to the GPU as it came out of the decoder when it
+    is 8-bit 4:2:0 (converted to RGB in the shader), else as RGB converted by swscale."""
+
+    frame: av.VideoFrame
+
+    def rgb(self) -> np.ndarray:
+        return self.frame.to_ndarray(format="rgb24")
+
+    def yuv420(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Y, U, V planes (None when the frame is not 8-bit 4:2:0 with even sides)."""
+        f = self.frame
+        if f.format.name not in GPU_FORMATS or f.width % 2 or f.height % 2:
+            return None
+        w, h = f.width, f.height
+        planes = []
+        for plane, (pw, ph) in zip(f.planes, ((w, h), (w // 2, h // 2), (w // 2, h // 2))):
+            rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:ph, :pw]
+            planes.append(np.ascontiguousarray(rows))
+        return planes[0], planes[1], planes[2]
+
+    def matrix(self) -> tuple[float, float, bool]:
+        """(Kr, Kb, full_range) the frame is tagged with, as swscale reads the tags."""
+        f = self.frame
+        kr, kb = YUV_MATRICES.get(int(f.colorspace or 2), BT601)
+        full = f.format.name in FULL_RANGE_FORMATS or int(f.color_range or 0) == 2
+        return kr, kb, full
+
+
 class VideoBackground:
     """A video decoded forward, looped, shown `gap_ms` after audio time 0 (its first frame
-    is held before that). `frame_at(t)` gives (index, rgb) at the video's own size; the
+    is held before that). `frame_at(t)` gives (index, picture) at the video's own size; the
     index changes exactly when the picture does, so unchanged frames cost nothing. Jumps
     (a still at 3:00, a loop back to the start) seek instead of decoding everything between.
     `dim` is applied by the compositor's shader, not here."""
@@ -140,8 +183,6 @@ class VideoBackground:
         self._cur_ms = -1.0
         self._cur_index = -1
         self._next: tuple[float, av.VideoFrame] | None = None
-        self._rgb: np.ndarray | None = None
-        self._rgb_index = -2
         self._seek(0.0)
         if self._next is None:
             raise RenderError(f"background video {path}: no video frames")
@@ -179,7 +220,7 @@ class VideoBackground:
             self._t0_ms = t
         self._next = (t - self._t0_ms, frame)
 
-    def frame_at(self, t_ms: int) -> tuple[int, np.ndarray]:
+    def frame_at(self, t_ms: int) -> tuple[int, VideoPicture]:
         vt = float(max(0, t_ms - self.gap_ms))
         if self.loop_ms:
             vt %= self.loop_ms
@@ -199,12 +240,8 @@ class VideoBackground:
                     self._seek(vt)
                     continue
             break
-        if self._rgb_index != self._cur_index:
-            assert self._cur is not None
-            self._rgb = self._cur.to_ndarray(format="rgb24")
-            self._rgb_index = self._cur_index
-        assert self._rgb is not None
-        return self._cur_index, self._rgb
+        assert self._cur is not None
+        return self._cur_index, VideoPicture(self._cur)
 
     def close(self) -> None:
         self._container.close()

@@ -18,7 +18,9 @@ import numpy as np
 
 from hotfolder.errors import RenderError
 from hotfolder.render.atlas import GlyphAtlas
-from hotfolder.render.background import Background, ImageBackground, SolidBackground, VideoBackground, cover
+from hotfolder.render.background import (
+    Background, ImageBackground, SolidBackground, VideoBackground, VideoPicture, cover,
+)
 from hotfolder.render.gl import program
 from hotfolder.render.types import EventImage
 
@@ -222,33 +224,69 @@ class Compositor:
         self._bg_texture: moderngl.Texture | None = None
         self._bg_frame_index: int | None = None
         self._bg_mipmaps = False
+        self._video_textures: dict[str, moderngl.Texture] = {}
+        self._bg_units: list[tuple[moderngl.Texture, int]] = []
         self._setup_background()
 
     # -- background -------------------------------------------------------------------
     def _setup_background(self) -> None:
         bg = self.background
+        prog = self._bg_prog
         if isinstance(bg, ImageBackground):
             if bg.pixels.shape != (self.height, self.width, 3):
                 raise RenderError(f"background image is {bg.pixels.shape}, expected {(self.height, self.width, 3)}")
             self._bg_texture = self.ctx.texture((self.width, self.height), 3, bg.pixels.tobytes(), alignment=1)
-            self._bg_prog["u_exact"].value = True
-            self._bg_prog["u_gain"].value = 1.0
+            prog["u_mode"].value = 0
+            prog["u_gain"].value = 1.0
         elif isinstance(bg, VideoBackground):
-            self._bg_texture = self.ctx.texture((bg.width, bg.height), 3, alignment=1)
-            self._bg_texture.repeat_x = self._bg_texture.repeat_y = False
             c = cover(bg.width, bg.height, self.width, self.height)
             # shrinking a big video a lot: mipmaps keep it from shimmering
             self._bg_mipmaps = c.scale < 0.75
-            self._bg_texture.filter = (
-                moderngl.LINEAR_MIPMAP_LINEAR if self._bg_mipmaps else moderngl.LINEAR, moderngl.LINEAR
-            )
             inv = 1.0 / c.scale
-            self._bg_prog["u_exact"].value = False
-            self._bg_prog["u_scale"].value = (inv, inv)
-            self._bg_prog["u_offset"].value = ((bg.width - self.width * inv) / 2, (bg.height - self.height * inv) / 2)
-            self._bg_prog["u_gain"].value = 1.0 - bg.dim
+            prog["u_scale"].value = (inv, inv)
+            prog["u_offset"].value = ((bg.width - self.width * inv) / 2, (bg.height - self.height * inv) / 2)
+            prog["u_src_size"].value = (bg.width, bg.height)
+            prog["u_gain"].value = 1.0 - bg.dim
+            for name, unit in (("u_plane_y", 3), ("u_plane_u", 4), ("u_plane_v", 5)):
+                prog[name].value = unit
         elif not isinstance(bg, SolidBackground):
             raise RenderError(f"unknown background {bg!r}")
+
+    def _video_texture(self, key: str, size: tuple[int, int], components: int) -> moderngl.Texture:
+        tex = self._video_textures.get(key)
+        if tex is None or tex.size != size or tex.components != components:
+            if tex is not None:
+                tex.release()
+            tex = self.ctx.texture(size, components, alignment=1)
+            tex.repeat_x = tex.repeat_y = False
+            tex.filter = (moderngl.LINEAR_MIPMAP_LINEAR if self._bg_mipmaps else moderngl.LINEAR, moderngl.LINEAR)
+            self._video_textures[key] = tex
+        return tex
+
+    def _upload_video(self, picture: VideoPicture) -> None:
+        planes = picture.yuv420()
+        prog = self._bg_prog
+        if planes is None:  # not 8-bit 4:2:0: swscale converts on the CPU
+            rgb = picture.rgb()
+            tex = self._video_texture("rgb", (rgb.shape[1], rgb.shape[0]), 3)
+            tex.write(np.ascontiguousarray(rgb).tobytes(), alignment=1)
+            textures = [(tex, 1)]
+            prog["u_mode"].value = 1
+        else:  # planes as decoded; the shader converts with the frame's own matrix and range
+            textures = []
+            for key, plane, unit in zip("yuv", planes, (3, 4, 5)):
+                tex = self._video_texture(key, (plane.shape[1], plane.shape[0]), 1)
+                tex.write(plane.tobytes(), alignment=1)
+                textures.append((tex, unit))
+            kr, kb, full = picture.matrix()
+            prog["u_mode"].value = 2
+            prog["u_kr_kb"].value = (kr, kb)
+            prog["u_full_range"].value = full
+        for tex, unit in textures:
+            if self._bg_mipmaps:
+                tex.build_mipmaps()
+            tex.use(unit)
+        self._bg_units = textures
 
     def invalidate(self) -> None:
         """Make the next compose redraw the whole frame."""
@@ -258,12 +296,9 @@ class Compositor:
         """A number that changes exactly when the background picture does (decodes video)."""
         bg = self.background
         if isinstance(bg, VideoBackground):
-            index, rgb = bg.frame_at(t_ms)
+            index, picture = bg.frame_at(t_ms)
             if index != self._bg_frame_index:
-                assert self._bg_texture is not None
-                self._bg_texture.write(np.ascontiguousarray(rgb).tobytes(), alignment=1)
-                if self._bg_mipmaps:
-                    self._bg_texture.build_mipmaps()
+                self._upload_video(picture)
                 self._bg_frame_index = index
                 self._scene_valid = False
             return index
@@ -275,8 +310,10 @@ class Compositor:
             r, g, b = bg.rgb
             self.scene.clear(r / 255.0, g / 255.0, b / 255.0, 1.0, viewport=_xywh(box))
             return
-        assert self._bg_texture is not None
-        self._bg_texture.use(1)
+        if self._bg_texture is not None:
+            self._bg_texture.use(1)
+        for tex, unit in self._bg_units:
+            tex.use(unit)
         self._bg_vao.render(moderngl.TRIANGLES, vertices=3)
 
     # -- glyphs -----------------------------------------------------------------------
@@ -388,7 +425,7 @@ class Compositor:
         self._yuv_objects += [self._luma, self._chroma, self._luma_vao, self._chroma_vao]
 
     def release(self) -> None:
-        for obj in (self._vao, self._instances, self._bg_texture, *self._yuv_objects):
+        for obj in (self._vao, self._instances, self._bg_texture, *self._video_textures.values(), *self._yuv_objects):
             if obj is not None:
                 obj.release()
         self.atlas.release()
