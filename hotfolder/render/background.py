@@ -1,7 +1,8 @@
 """What is behind the lyrics: a solid colour, an image scaled to cover, or a looping video.
 
-Decoding and (for images) scaling happen here on the CPU with PyAV, once for a still
-image; video frames are handed to the compositor at their own size and scaled on the GPU.
+A still image is decoded, scaled (swscale, bicubic) and dimmed here on the CPU, once. Video
+frames go to the compositor as decoded, at their own size: the GPU converts 8-bit 4:2:0
+to RGB, scales, crops and dims them.
 Choice: `settings.background` (colour, image or video) wins; else the project's media
 (video before image; an ASS file's Video File lands in `media.video`); else black.
 """

@@ -1,11 +1,13 @@
-"""The GPU compositor: background, then every glyph quad of the visible events in one
-instanced draw, then (for video) RGB → I420 BT.709 in a shader pass.
+"""The GPU compositor: background, then the glyph quads of the visible events in one
+instanced draw, then (for encoding) RGB → I420 BT.709 limited range in two shader passes.
 
-Per frame the CPU does almost nothing: the quads of a set of visible events are turned
-into one instance buffer when the set changes, and karaoke/fade state comes from the
-frame time in the vertex shader. `EventSet.state(t)` also says when a frame must look
-exactly like an earlier one (no wipe or fade in progress and no switch since), so callers
-can skip rendering it altogether.
+Per frame the CPU does almost nothing: the quads of a set of visible events become one
+instance buffer when the set changes, and karaoke/fade state comes from the frame time in
+the vertex shader. Blending is straight-alpha "over" on 8-bit sRGB values, as libass
+output is blended by ffmpeg. Over a static background only the boxes where something
+changed since the frame drawn last (a syllable switching or wiping, a fade, an event
+coming or going) are redrawn and converted; `EventSet.state(t)` also tells callers when
+a frame must look exactly like the previous one, so they can skip it altogether.
 """
 from __future__ import annotations
 

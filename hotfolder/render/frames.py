@@ -66,7 +66,9 @@ class FrameRenderer:
         if settings.fps < 1:
             raise RenderError(f"fps must be positive, not {settings.fps}")
         self.fps = settings.fps
-        self.layout: Layout = layout or _build_layout(project, self.width, self.height, _fonts_dir(project, settings))
+        self.layout: Layout = (
+            layout if layout is not None else _build_layout(project, self.width, self.height, _fonts_dir(project, settings))
+        )
         self.background = resolve_background(project, settings, self.width, self.height)
         self._pbos: list = []
         self.ctx: moderngl.Context | None = None
