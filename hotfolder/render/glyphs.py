@@ -65,20 +65,21 @@ class GlyphRasterizer:
         self._images: dict[tuple, Placed | None] = {}
         self._stroker = freetype.Stroker()
 
-    def _load(self, shape: GlyphShape, sub_x: int, sub_y: int) -> freetype.Glyph | None:
+    def _load(self, shape: GlyphShape, squeeze: float = 1.0) -> freetype.Glyph | None:
+        """The outline at output size, origin at 0; x divided by `squeeze` (for elliptic
+        borders: stroke round, then stretch back)."""
         data = self.resolver.open(shape.face)
         ft = data.ft
         upem = data.upem
         # one font unit = one 26.6 pixel at this size; the transform does the real scaling
         ft.set_char_size(0, upem * 64, 72, 72)
         shear = OBLIQUE_SHEAR if shape.oblique else 0.0
+        sx = shape.scale_x / squeeze
         matrix = freetype.Matrix(
-            int(round(shape.scale_x * 0x10000)), int(round(shape.scale_x * shear * 0x10000)),
+            int(round(sx * 0x10000)), int(round(sx * shear * 0x10000)),
             0, int(round(shape.scale_y * 0x10000)),
         )
-        # FreeType's y points up, ours down: a positive subpixel y moves the glyph down
-        delta = freetype.Vector(sub_x * 64 // SUBPIXEL, -sub_y * 64 // SUBPIXEL)
-        ft.set_transform(matrix, delta)
+        ft.set_transform(matrix, freetype.Vector(0, 0))
         try:
             ft.load_glyph(shape.glyph_id, freetype.FT_LOAD_NO_HINTING | freetype.FT_LOAD_NO_BITMAP)
         except freetype.FT_Exception as exc:
@@ -100,7 +101,7 @@ class GlyphRasterizer:
         for glyphs without ink."""
         if shape in self._cbox:
             return self._cbox[shape]
-        glyph = self._load(shape, 0, 0)
+        glyph = self._load(shape)
         box = None
         if glyph is not None:
             b = glyph.get_cbox(freetype.FT_GLYPH_BBOX_UNSCALED)
@@ -108,15 +109,19 @@ class GlyphRasterizer:
         self._cbox[shape] = box
         return box
 
-    def image(self, shape: GlyphShape, sub_x: int, sub_y: int, border: float = 0.0) -> Placed | None:
-        """The glyph's coverage (border 0) or its filled outside stroke of radius `border`
-        pixels, rasterized with the origin at (sub_x, sub_y)/8 of a pixel."""
+    def image(self, shape: GlyphShape, sub_x: int, sub_y: int, border: float = 0.0,
+              border_x: float | None = None) -> Placed | None:
+        """The glyph's coverage (border 0) or its filled outside stroke `border` pixels
+        thick vertically and `border_x` (default: the same) horizontally, rasterized with
+        the origin at (sub_x, sub_y)/8 of a pixel."""
         border = _q(border, 1 / 64)
-        key = (shape, sub_x, sub_y, border)
+        border_x = border if border_x is None else _q(border_x, 1 / 64)
+        key = (shape, sub_x, sub_y, border, border_x)
         if key in self._images:
             return self._images[key]
         placed = None
-        glyph = self._load(shape, sub_x, sub_y)
+        squeeze = border_x / border if border > 0 and border_x > 0 else 1.0
+        glyph = self._load(shape, squeeze)
         if glyph is not None:
             if border > 0:
                 self._stroker.set(
@@ -129,6 +134,11 @@ class GlyphRasterizer:
                     self._images[key] = None
                     return None
                 glyph._FT_Glyph = pglyph
+            # stretch back (elliptic border) and move to the subpixel position;
+            # FreeType's y points up, ours down: a positive subpixel y moves the glyph down
+            matrix = raw.FT_Matrix(int(round(squeeze * 0x10000)), 0, 0, 0x10000)
+            delta = raw.FT_Vector(sub_x * 64 // SUBPIXEL, -sub_y * 64 // SUBPIXEL)
+            raw.FT_Glyph_Transform(glyph._FT_Glyph, ctypes.byref(matrix), ctypes.byref(delta))
             bm_glyph = glyph.to_bitmap(freetype.FT_RENDER_MODE_NORMAL, freetype.Vector(0, 0), True)
             bitmap = bm_glyph.bitmap
             if bitmap.rows and bitmap.width:

@@ -290,7 +290,9 @@ class AssLayout:
         self.scale_x = width / self.play_res[0]
         self.scale_y = height / self.play_res[1]
         self.font_scale = self.scale_y
+        # libass scales borders and shadows per axis (PlayResX→width, PlayResY→height)
         self.border_scale = self.scale_y if project.scaled_border_and_shadow else 1.0
+        self.border_scale_x = self.scale_x if project.scaled_border_and_shadow else 1.0
         self.resolver = resolver or FontResolver(fonts_dir or project.media.fonts_dir)
         self.raster = GlyphRasterizer(self.resolver)
         self.lines: list[Line] = list(project.lines)   # read order
@@ -486,7 +488,7 @@ class AssLayout:
         height = sum(a + d for a, d in metrics)
 
         # pen positions: visual order inside each line, lines aligned in the wrap box
-        placed: list[tuple[_Cl, float, float]] = []   # cluster, pen x, baseline y (relative)
+        placed: list[tuple[_Cl, float, float, int]] = []   # cluster, pen x, baseline y (relative), line
         baseline = 0.0
         x_min, x_max = math.inf, -math.inf
         for k, seg in enumerate(lines):
@@ -500,7 +502,7 @@ class AssLayout:
             # VSFilter/libass: every style or karaoke run is its own bidi paragraph
             for idx in visual_order([(c.rtl, c.run) for c in seg]):
                 c = seg[idx]
-                placed.append((c, x, baseline))
+                placed.append((c, x, baseline, k))
                 x_min, x_max = min(x_min, x), max(x_max, x + c.advance)
                 x += c.advance
         if not placed:
@@ -524,17 +526,19 @@ class AssLayout:
         image = EventImage(line.start, line.end, self._quads(line, placed, device_x, device_y), self._fade(line))
         # libass 0.17 counts the borders of the first/last line into the collision box
         def border_of(seg: list[_Cl]) -> float:
-            return max((c.style.border * self.border_scale for c in seg), default=0.0)
+            return max((c.style.border for c in seg), default=0.0)
 
-        b_top = border_of(lines[0]) if lines else 0.0
-        b_bottom = border_of(lines[-1]) if lines else 0.0
-        b_x = max((border_of(seg) for seg in lines), default=0.0)
+        b_top = border_of(lines[0]) * self.border_scale if lines else 0.0
+        b_bottom = border_of(lines[-1]) * self.border_scale if lines else 0.0
+        b_x = max((border_of(seg) for seg in lines), default=0.0) * self.border_scale_x
         box = Segment(
             top=int(device_y - asc0 - b_top), height=int(height + b_top + b_bottom),
             left=int(device_x + x_min - b_x + 0.5), width=int(x_max - x_min + 2 * b_x + 0.5),
         )
         return Prepared(image, box, detect_collisions=line.position is None,
-                        direction=1 if valign == 2 else -1, layer=line.layer)
+                        # bottom-aligned events move up out of the way, all others down
+                        # (as libass 0.17 does, middle-aligned ones included)
+                        direction=-1 if valign == 0 else 1, layer=line.layer)
 
     @staticmethod
     def _fade(line: Line) -> tuple[int, int, int, int, int, int, int] | None:
@@ -544,49 +548,59 @@ class AssLayout:
         fin, fout = line.fade
         return (255, 0, 255, 0, fin, dur - fout, dur)
 
-    def _quads(self, line: Line, placed: list[tuple[_Cl, float, float]], device_x: float, device_y: float) -> list[Quad]:
+    def _quads(self, line: Line, placed: list[tuple[_Cl, float, float, int]], device_x: float, device_y: float) -> list[Quad]:
         # glyph origins in output pixels, and the karaoke extent of every syllable
-        glyphs: list[tuple[_Cl, GlyphShape, float, float]] = []
-        ink_left: dict[int, float] = {}
-        pens: dict[int, tuple[float, float]] = {}
-        for cl, px, by in placed:
+        # karaoke "words" as libass sees them: a syllable, cut again at line breaks
+        # (libass starts a new run on every line; the part of a syllable on a later
+        # line is a zero-length word that lights when the syllable ends)
+        glyphs: list[tuple[_Cl, GlyphShape, float, float, tuple[int, int]]] = []
+        ink_left: dict[tuple[int, int], float] = {}
+        pens: dict[tuple[int, int], tuple[float, float]] = {}
+        for cl, px, by, line_no in placed:
+            word = (cl.syllable, line_no)
             pen = px
-            lo, hi = pens.get(cl.syllable, (math.inf, -math.inf))
-            pens[cl.syllable] = (min(lo, device_x + px), max(hi, device_x + px + cl.advance))
+            lo, hi = pens.get(word, (math.inf, -math.inf))
+            pens[word] = (min(lo, device_x + px), max(hi, device_x + px + cl.advance))
             for g, sx, sy in cl.glyphs:
                 shape_ = self._shape_key(cl, g, sx, sy)
                 gx = device_x + pen + g.x_offset * sx
                 gy = device_y + by - g.y_offset * sy
-                glyphs.append((cl, shape_, gx, gy))
+                glyphs.append((cl, shape_, gx, gy, word))
                 box = self.raster.cbox(shape_)
                 if box is not None and cl.kind == "char":
-                    ink_left[cl.syllable] = min(ink_left.get(cl.syllable, math.inf), gx + box[0])
+                    ink_left[word] = min(ink_left.get(word, math.inf), gx + box[0])
                 pen += g.x_advance * sx
-        # the wipe of a syllable: from its leftmost ink over the width of its advances
+        # the wipe of a word: from its leftmost ink over the width of its advances
         # (measured against libass 0.17: the wipe reaches the right edge one advance after
         # the first ink, not at the last glyph's ink edge)
-        extent: dict[int, tuple[float, float]] = {}
-        for syl, (p0, p1) in pens.items():
-            x0 = ink_left.get(syl, p0)
-            extent[syl] = (x0, x0 + (p1 - p0))
+        extent: dict[tuple[int, int], tuple[float, float]] = {}
+        for word, (p0, p1) in pens.items():
+            x0 = ink_left.get(word, p0)
+            extent[word] = (x0, x0 + (p1 - p0))
+        first_line: dict[int, int] = {}
+        for syl, line_no in pens:
+            first_line[syl] = min(first_line.get(syl, line_no), line_no)
         shadows: list[Quad] = []
         outlines: list[Quad] = []
         fills: list[Quad] = []
         sylls = line.syllables
-        for cl, shape_, gx, gy in glyphs:
+        for cl, shape_, gx, gy, word in glyphs:
             rs = cl.style
             kind: KaraokeKind = "none"
             k_start = k_end = 0
-            x0, x1 = extent.get(cl.syllable, (0.0, 0.0))
+            x0, x1 = extent.get(word, (0.0, 0.0))
             if 0 <= cl.syllable < len(sylls):
                 s = sylls[cl.syllable]
                 kind = s.kind
                 k_start, k_end = s.start, s.end
+                if word[1] != first_line[cl.syllable]:
+                    k_start = k_end = s.end
             before = rs.c2 if kind != "none" else rs.c1
             ix, iy, fx, fy = split_position(gx, gy)
             fill = self.raster.image(shape_, fx, fy)
             border_px = rs.border * self.border_scale
-            border = self.raster.image(shape_, fx, fy, border_px) if border_px > 0 else None
+            border_px_x = rs.border * self.border_scale_x
+            border = self.raster.image(shape_, fx, fy, border_px, border_px_x) if border_px > 0 else None
             if fill is None and border is None:
                 continue
             if border is not None:
@@ -597,11 +611,11 @@ class AssLayout:
             if fill is not None:
                 fills.append(Quad(fill.image, ix + fill.left, iy + fill.top, "fill", rs.c1, before,
                                   kind, k_start, k_end, x0, x1))
-            sxo, syo = rs.shadow_x * self.border_scale, rs.shadow_y * self.border_scale
+            sxo, syo = rs.shadow_x * self.border_scale_x, rs.shadow_y * self.border_scale
             # libass draws no shadow for an invisible fill without border
             if (sxo or syo) and rs.c4.a > 0 and (border_px > 0 or rs.c1.a > 0):
                 six, siy, sfx, sfy = split_position(gx + sxo, gy + syo)
-                sh = self.raster.image(shape_, sfx, sfy, border_px) if border_px > 0 else self.raster.image(shape_, sfx, sfy)
+                sh = self.raster.image(shape_, sfx, sfy, border_px, border_px_x) if border_px > 0 else self.raster.image(shape_, sfx, sfy)
                 if sh is not None:
                     shadows.append(Quad(sh.image, six + sh.left, siy + sh.top, "shadow", rs.c4, rs.c4))
         # libass draws all shadows, then all borders, then all fills
@@ -651,7 +665,8 @@ def _minus(border: Placed, fill: Placed) -> Placed:
     y1, x1 = min(dy + h, o.shape[0]), min(dx + w, o.shape[1])
     if y1 > y0 and x1 > x0:
         g[y0:y1, x0:x1] = fill.image.pixels[y0 - dy:y1 - dy, x0 - dx:x1 - dx]
-    out = np.clip(o - g, 0, 255).astype(np.uint8)
+    # libass fix_outline: where the border outweighs the glyph, only half the glyph is taken out
+    out = np.where(o > g, o - g // 2, 0).astype(np.uint8)
     placed = Placed(GlyphImage(key=key, pixels=out), border.left, border.top)
     if len(_MINUS_CACHE) > 20000:
         _MINUS_CACHE.clear()
