@@ -167,8 +167,9 @@ def test_pause_reports_paused_and_stops_the_clock(song: Path, fonts_dir: Path, t
     assert control.calls == 90
     statuses = [s for s, _, _ in seen]
     i = statuses.index("paused")
-    assert statuses[i + 1] == "rendering"  # resumed
-    assert seen[i + 1][1] == pytest.approx(seen[i][1], abs=0.1)  # elapsed did not run while held
+    j = statuses.index("rendering", i)  # resumed (a slow machine may repeat "paused" first)
+    assert set(statuses[i:j]) == {"paused"}
+    assert seen[j][1] == pytest.approx(seen[i][1], abs=0.1)  # elapsed did not run while held
     assert result.elapsed < wall - control.held + 0.05
 
 
