@@ -21,7 +21,7 @@ HEADER = """[Script Info]
 ScriptType: v4.00+
 PlayResX: 320
 PlayResY: 180
-ScaledBorderAndShadow: yes
+ScaledBorderAndShadow: {scaled}
 WrapStyle: {wrap}
 
 [V4+ Styles]
@@ -85,7 +85,31 @@ CASES: dict[str, dict] = {
         ]),
         times=[0, 120, 500, 700],
     ),
+    "middle_translucent_unscaled_borders": dict(
+        wrap=1,
+        scaled="no",
+        styles="\n".join([
+            "Style: Mid,DejaVu Sans,22,&H0000FFFF,&H00FF8000,&H00404040,&H80000000,0,0,0,0,100,100,0,0,1,2,2,5,10,10,10,1",
+            "Style: Ghost,DejaVu Sans,24,&H8000FFFF,&H80FF8000,&H00FFFFFF,&H00000000,0,0,0,0,100,100,0,0,1,3,0,1,10,10,10,1",
+            "Style: Cjk,WenQuanYi Zen Hei,24,&H0000FFFF,&H00FF8000,&H00404040,&H00000000,1,0,0,0,100,100,0,0,1,1,0,9,10,10,10,1",
+            "Style: Wide,DejaVu Sans,20,&H0000FFFF,&H00FF8000,&H00404040,&H00000000,0,0,0,0,150,80,2,0,1,1,0,4,10,10,10,1",
+        ]),
+        events="\n".join([
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Mid,,0,0,0,,{\kf50}Middle {\kf50}aligned {\kf50}text {\kf50}wrapping {\kf50}end {\kf50}of {\kf50}line {\kf50}style",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Ghost,,30,0,5,,{\kf100}Trans{\kf100}lucent",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Cjk,,0,0,0,,{\k50}歌{\k50}詞{\k50}太字",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Wide,,0,0,0,,{\k50}wide {\k50}spaced",
+            # one karaoke syllable over three lines: libass lights the later lines at its end
+            r"Dialogue: 0,0:00:05.00,0:00:09.00,Ghost,,0,0,0,,{\k50}Short words here and there, then averyveryverylongwordthatcannotbreak and more",
+        ]),
+        times=[0, 700, 1500, 5000, 5499, 5500, 7000],
+    ),
 }
+# the same files rendered at other sizes than PlayRes (libass scales x and y separately)
+CASES["styles_positions_fades@480x360"] = dict(CASES["styles_positions_fades"], size=(480, 360), times=[300, 1500])
+CASES["wrapping_and_breaks@400x180"] = dict(CASES["wrapping_and_breaks"], size=(400, 180), times=[1200])
+CASES["middle_translucent_unscaled_borders@640x360"] = dict(
+    CASES["middle_translucent_unscaled_borders"], size=(640, 360), times=[700, 5500])
 
 YELLOW = (255, 255, 0)
 
@@ -102,13 +126,16 @@ def _write_png(path: Path, rgb: np.ndarray) -> None:
             c.mux(pkt)
 
 
-def _renderer(ass_file: Path, fonts_dir: Path):
+def _renderer(ass_file: Path, fonts_dir: Path, size: tuple[int, int] | None = None):
     from hotfolder.project import load_project
     from hotfolder.render.frames import FrameRenderer
     from hotfolder.settings import RenderSettings
 
     project = load_project(ass_file)
-    settings = RenderSettings(fonts_dir=fonts_dir, size_from_project=True, background="#000000", fps=25)
+    if size is None:
+        settings = RenderSettings(fonts_dir=fonts_dir, size_from_project=True, background="#000000", fps=25)
+    else:
+        settings = RenderSettings(width=size[0], height=size[1], fonts_dir=fonts_dir, background="#000000", fps=25)
     return FrameRenderer(project, settings)
 
 
@@ -127,15 +154,17 @@ def _check(name: str, results: list[tuple[int, object]], out_dir: Path) -> None:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_frames_match_libass(name: str, fonts_dir: Path, tmp_path: Path) -> None:
     case = CASES[name]
-    ass = tmp_path / f"{name}.ass"
-    ass.write_text(HEADER.format(wrap=case["wrap"], styles=case["styles"], events=case["events"]), encoding="utf-8")
+    ass = tmp_path / f"{name.replace('@', '-')}.ass"
+    ass.write_text(HEADER.format(wrap=case["wrap"], scaled=case.get("scaled", "yes"), styles=case["styles"],
+                                 events=case["events"]), encoding="utf-8")
     results = []
-    renderer = _renderer(ass, fonts_dir)
+    w, h = case.get("size", (320, 180))
+    renderer = _renderer(ass, fonts_dir, case.get("size"))
     try:
-        assert (renderer.width, renderer.height) == (320, 180)
+        assert (renderer.width, renderer.height) == (w, h)
         for t in case["times"]:
             ours = renderer.render_rgb(t)
-            ref = libass_frame(ass, t, 320, 180, fonts_dir, tmp_path / f"ref-{t}.png")
+            ref = libass_frame(ass, t, w, h, fonts_dir, tmp_path / f"ref-{t}.png")
             assert lit_mask(ref).sum() > 200, "libass drew nothing: the reference recipe is broken"
             c = compare_frames(ours, ref, YELLOW)
             if c.iou < IOU_MIN or c.primary_diff > PRIMARY_MAX_DIFF:
@@ -176,7 +205,7 @@ def test_reference_frame_is_exactly_the_requested_ms(fonts_dir: Path, tmp_path: 
         assert int(ffmpeg_pts_for(t) * (1 / 100_000) * 1000) == t
     ass = tmp_path / "switch.ass"
     ass.write_text(HEADER.format(
-        wrap=0,
+        wrap=0, scaled="yes",
         styles="Style: Default,DejaVu Sans,40,&H0000FFFF,&H00FF0000,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,0,0,5,10,10,10,1",
         events=r"Dialogue: 0,0:00:00.00,0:00:03.00,Default,,0,0,0,,{\k100}XXX{\k100}X",
     ), encoding="utf-8")
