@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 GL_VERSION = 330
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer", "lavapipe")
+MAX_DEVICES = 16
 _warned_software = False
 
 
@@ -41,19 +42,36 @@ def _explain(exc: Exception, gpu: int | None) -> str:
     )
 
 
-def create_context(gpu: int | None = None) -> moderngl.Context:
-    """A standalone EGL context; `gpu` is the EGL device index (None: the default device)."""
-    global _warned_software
+def _create(gpu: int | None) -> moderngl.Context:
     kwargs: dict[str, object] = {"backend": "egl", "require": GL_VERSION}
     if gpu is not None:
-        if gpu < 0:
-            raise RenderError(f"GPU index must be >= 0, not {gpu}")
         kwargs["device_index"] = gpu
     try:
-        ctx = moderngl.create_standalone_context(**kwargs)
+        return moderngl.create_standalone_context(**kwargs)
     except Exception as exc:  # glcontext raises bare Exception with a message
         raise RenderError(_explain(exc, gpu)) from exc
+
+
+def create_context(gpu: int | None = None) -> moderngl.Context:
+    """A standalone EGL context; `gpu` is the EGL device index (None: the first device
+    that is a real GPU, else the software one)."""
+    global _warned_software
+    if gpu is not None and gpu < 0:
+        raise RenderError(f"GPU index must be >= 0, not {gpu}")
+    ctx = _create(gpu)
     name = renderer_string(ctx)
+    if gpu is None and is_software(name):
+        # EGL may list Mesa's software device before a GPU: look further before settling
+        for index in range(1, MAX_DEVICES):
+            try:
+                other = _create(index)
+            except RenderError:
+                break  # no more devices
+            if not is_software(renderer_string(other)):
+                ctx.release()
+                ctx, name = other, renderer_string(other)
+                break
+            other.release()
     if is_software(name) and not _warned_software:
         _warned_software = True
         log.warning("no GPU: rendering on the CPU with %s (slow)", name)
