@@ -87,6 +87,21 @@ def test_async_yuv_equals_rgb_frames_converted_and_repeats_are_not_redrawn(tmp_p
     assert np.array_equal(got[0], got[3]) and np.array_equal(got[40], got[44])
 
 
+def test_readback_is_pipelined(tmp_path):
+    """Frame N is handed out only after later frames were drawn (its pixel-pack buffer was
+    filled while they rendered), and the lag never exceeds the ring of buffers."""
+    layout = HandLayout(karaoke_events())
+    times = [frame_time_ms(i, 25) for i in range(10, 20)]  # all during wipes: every frame drawn
+    with FrameRenderer(project(tmp_path), RenderSettings(width=W, height=H, fps=25), layout=layout) as r:
+        gen = r.iter_yuv420(times)
+        lags = []
+        for i, _ in enumerate(gen):
+            drawn = r.frames_drawn
+            lags.append(drawn - (i + 1))
+        assert r.frames_drawn == len(times)
+    assert lags[0] >= 1 and max(lags) <= 2 and lags[-1] == 0, lags
+
+
 def test_redrawing_only_what_changed_gives_the_same_frames_as_full_redraws(tmp_path):
     """The compositor redraws only boxes that changed since the frame it drew last; in any
     order of times (forwards, backwards, repeats, set changes), the result must equal a
