@@ -142,7 +142,13 @@ class GlyphRasterizer:
             bm_glyph = glyph.to_bitmap(freetype.FT_RENDER_MODE_NORMAL, freetype.Vector(0, 0), True)
             bitmap = bm_glyph.bitmap
             if bitmap.rows and bitmap.width:
-                buf = np.array(bitmap.buffer, dtype=np.uint8).reshape(bitmap.rows, bitmap.pitch)[:, : bitmap.width]
+                ft_bitmap = bitmap._FT_Bitmap
+                pitch = abs(ft_bitmap.pitch)
+                # straight from FreeType's buffer (bitmap.buffer builds a Python list: slow)
+                data = ctypes.string_at(ft_bitmap.buffer, ft_bitmap.rows * pitch)
+                buf = np.frombuffer(data, dtype=np.uint8).reshape(ft_bitmap.rows, pitch)[:, : ft_bitmap.width]
+                if ft_bitmap.pitch < 0:
+                    buf = buf[::-1]
                 pixels = np.ascontiguousarray(buf)
                 placed = Placed(GlyphImage(key=("glyph",) + key, pixels=pixels), bm_glyph.left, -bm_glyph.top)
         self._images[key] = placed
