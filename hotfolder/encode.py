@@ -177,36 +177,45 @@ def _add_video_stream(out: av.container.OutputContainer, spec: VideoSpec) -> av.
 # ---------------------------------------------------------------------------- audio
 
 
+# containers whose headers give an exact duration; others (MP3, raw ADTS AAC, ...) may only
+# have an estimate from the bit rate, which can be off by minutes for VBR audio
+_EXACT_DURATION_FORMATS = {"wav", "w64", "aiff", "flac", "ogg", "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm"}
+
+
 def probe_audio_ms(path: Path) -> int:
-    """Duration of the first audio stream in ms (container metadata, no decode).
+    """Duration of the first audio stream in ms: from the header where that is exact, else
+    from the packets' timestamps (a demux without decoding: fast).
     ProjectError when the file cannot be read or has no audio."""
     try:
         with av.open(str(path)) as src:
             if not src.streams.audio:
                 raise ProjectError(path, None, "no audio stream in this file")
             stream = src.streams.audio[0]
-            if stream.duration is not None and stream.time_base is not None:
+            seconds = None
+            if src.format.name in _EXACT_DURATION_FORMATS and stream.duration is not None and stream.time_base:
                 seconds = float(stream.duration * stream.time_base)
-            elif src.duration is not None:
-                seconds = src.duration / av.time_base
-            else:
-                seconds = _decode_duration(stream, src)
+            if not seconds:
+                seconds = _packet_duration(stream, src)
     except ProjectError:
         raise
     except (av.FFmpegError, OSError) as exc:
         raise ProjectError(path, None, f"cannot read audio: {exc}") from None
-    if seconds <= 0:
+    if not seconds or seconds <= 0:
         raise ProjectError(path, None, "audio has no duration")
     return int(round(seconds * 1000))
 
 
-def _decode_duration(stream: av.AudioStream, src: av.container.InputContainer) -> float:
-    samples = 0
-    rate = stream.rate or 1
-    for frame in src.decode(stream):
-        samples += frame.samples
-        rate = frame.sample_rate
-    return samples / rate
+def _packet_duration(stream: av.AudioStream, src: av.container.InputContainer) -> float:
+    first: int | None = None
+    end = 0
+    for pkt in src.demux(stream):
+        if pkt.pts is None or pkt.size == 0:
+            continue
+        first = pkt.pts if first is None else min(first, pkt.pts)
+        end = max(end, pkt.pts + (pkt.duration or 0))
+    if first is None or stream.time_base is None:
+        return 0.0
+    return float((end - min(first, 0)) * stream.time_base)
 
 
 @dataclass(frozen=True)

@@ -277,3 +277,25 @@ def test_repeated_and_reused_arrays(tmp_path: Path):
     expected = [40] * 10 + [100 + 10 * i for i in range(10)] + [40] * 5
     assert len(means) == 25
     assert np.allclose(means, expected, atol=1.5), means
+
+
+def test_probe_is_exact_for_vbr_without_a_header(tmp_path: Path):
+    """Raw ADTS AAC has no duration header: FFmpeg estimates it from the first frames' bit
+    rate (3 s of silence, then noise: minutes off); the probe reads the packets instead."""
+    path = tmp_path / "song.aac"
+    rate = 44100
+    rng = np.random.default_rng(0)
+    x = np.concatenate([np.zeros(3 * rate), rng.uniform(-0.8, 0.8, 3 * rate)])
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("aac", rate=rate, layout="mono")
+        s.bit_rate = 256_000
+        res = av.AudioResampler(format="fltp", layout="mono", rate=rate, frame_size=1024)
+        frame = av.AudioFrame.from_ndarray(x.astype(np.float32)[None, :], format="flt", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        for f in res.resample(frame) + res.resample(None):
+            out.mux(s.encode(f))
+        out.mux(s.encode(None))
+    with av.open(str(path)) as c:
+        estimate = c.duration / av.time_base
+    assert abs(estimate - 6.0) > 1.0  # what the header estimate would have said
+    assert abs(probe_audio_ms(path) - 6000) <= 50
