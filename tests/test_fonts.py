@@ -141,3 +141,15 @@ def test_faces_in_subfolders_and_collections_are_found(tmp_path: Path) -> None:
     (tmp_path / "fonts" / "broken.ttf").write_bytes(b"not a font")
     faces = scan_fonts_dir(tmp_path / "fonts")
     assert [f.path.name for f in faces] == ["a.ttf"]
+
+
+@pytest.mark.skipif(not Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf").exists(),
+                    reason="Liberation fonts are not installed")
+def test_metric_aliases_come_from_fontconfig_like_libass(fonts_dir: Path) -> None:
+    resolver = FontResolver(fonts_dir)
+    assert "Liberation Sans" in resolver.substitutes("Arial")
+    assert resolver.substitutes("No Such Family 123") == []
+    arial = resolver.choose("Arial")
+    assert arial.face.family == "Liberation Sans"
+    times_bold = resolver.choose("Times New Roman", bold=True)
+    assert times_bold.face.family == "Liberation Serif" and times_bold.face.weight >= 700 and not times_bold.embolden

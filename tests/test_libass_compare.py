@@ -104,6 +104,20 @@ CASES: dict[str, dict] = {
         ]),
         times=[0, 700, 1500, 5000, 5499, 5500, 7000],
     ),
+    "font_substitution": dict(
+        wrap=0,
+        styles="\n".join([
+            "Style: Default,Arial,26,&H0000FFFF,&H00FF8000,&H00404040,&H80000000,0,0,0,0,100,100,0,0,1,2,2,2,10,10,10,1",
+            "Style: Left,Times New Roman,20,&H0000FFFF,&H000000FF,&H00003000,&H00000000,0,1,0,0,100,100,0,0,1,1.5,0,7,16,10,8,1",
+            "Style: Right,NoSuchFontAtAll,22,&H0000FFFF,&H00FF00FF,&H00000000,&H00000000,1,0,0,0,100,100,0,0,1,0,3,6,10,14,10,1",
+        ]),
+        events="\n".join([
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Default,,0,0,0,,{\kf50}This {\kf50}is {\kf50}a {\kf60}rather {\kf60}long {\kf60}line {\kf60}that {\kf60}wraps",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Left,,0,0,0,,{\b1}Bold {\b0\i0}plain {\fs30\fnDejaVu Sans}big",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Right,,0,0,0,,{\k100}Right {\k100}mid",
+        ]),
+        times=[0, 900, 1500],
+    ),
 }
 # the same files rendered at other sizes than PlayRes (libass scales x and y separately)
 CASES["styles_positions_fades@480x360"] = dict(CASES["styles_positions_fades"], size=(480, 360), times=[300, 1500])

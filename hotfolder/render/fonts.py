@@ -8,6 +8,7 @@ Faces are opened once and shared (FreeType for outlines, HarfBuzz for shaping).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import struct
 import subprocess
@@ -26,6 +27,12 @@ DEFAULT_FAMILY = "DejaVu Sans"
 FONT_SUFFIXES = {".ttf", ".otf", ".ttc", ".otc", ".pfb", ".pfa"}
 BOLD_WEIGHT = 700     # what \b1 asks for (libass FONT_WEIGHT_BOLD)
 REGULAR_WEIGHT = 400
+SUBST_DELIMITER = "__hotfolder_delimiter"  # marks where fontconfig's strong aliases end
+
+
+def _fc_escape(name: str) -> str:
+    """A family name inside a fontconfig pattern string."""
+    return re.sub(r"([\\\-:,])", r"\\\1", name)
 
 
 @dataclass(frozen=True)
@@ -146,6 +153,7 @@ class FontResolver:
         self.use_fontconfig = use_fontconfig and shutil.which("fc-match") is not None
         self._choices: dict[tuple[str, bool, bool], FontChoice] = {}
         self._fc_cache: dict[str, FaceRef | None] = {}
+        self._subst_cache: dict[str, list[str]] = {}
         self._opened: dict[tuple[Path, int], FaceData] = {}
         self._warned: set[str] = set()
         self._fallback_faces: list[FaceRef] = []
@@ -170,17 +178,43 @@ class FontResolver:
         self._fc_cache[pattern] = ref
         return ref
 
+    def substitutes(self, family: str) -> list[str]:
+        """Families fontconfig binds strongly to `family` (its metric aliases, e.g. Arial →
+        Liberation Sans), as libass asks fontconfig for them; weak defaults excluded."""
+        if family in self._subst_cache:
+            return self._subst_cache[family]
+        found: list[str] = []
+        if self.use_fontconfig and shutil.which("fc-pattern"):
+            try:
+                out = subprocess.run(
+                    ["fc-pattern", "-c", f"{_fc_escape(family)},{SUBST_DELIMITER}", "family"],
+                    capture_output=True, text=True, timeout=20, check=False,
+                ).stdout
+                for name in re.findall(r'"((?:[^"\\]|\\.)*)"\(s\)', out):
+                    if name == SUBST_DELIMITER:
+                        break
+                    if name.lower() != family.strip().lower() and name not in found:
+                        found.append(name)
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.warning("fc-pattern %r failed: %s", family, exc)
+        self._subst_cache[family] = found
+        return found
+
     # ---- selection --------------------------------------------------------------------
     def _candidates(self, family: str, weight: int, italic: bool) -> list[FaceRef]:
-        key = family.strip().lower()
-        found = [f for f in self.dir_faces if key in f.names]
-        # the system's faces of the same family compete with the folder's, as in libass
-        style = ":bold" if weight >= BOLD_WEIGHT else ""
-        style += ":italic" if italic else ""
-        sys_face = self._fc_match(f"{family}{style}")
-        if sys_face is not None and key in sys_face.names and sys_face not in found:
-            found.append(sys_face)
-        return found
+        """Faces of `family` (or, like libass, of its first fontconfig substitute that exists)."""
+        for name in [family, *self.substitutes(family)]:
+            key = name.strip().lower()
+            found = [f for f in self.dir_faces if key in f.names]
+            # the system's faces of the same family compete with the folder's, as in libass
+            style = ":bold" if weight >= BOLD_WEIGHT else ""
+            style += ":italic" if italic else ""
+            sys_face = self._fc_match(f"{_fc_escape(name)}{style}")
+            if sys_face is not None and key in sys_face.names and sys_face not in found:
+                found.append(sys_face)
+            if found:
+                return found
+        return []
 
     def choose(self, family: str, bold: bool = False, italic: bool = False) -> FontChoice:
         """The face for `family` in that style. A missing family falls back to the default
