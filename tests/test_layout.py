@@ -231,3 +231,39 @@ def test_playres_scales_to_output(fonts_dir: Path) -> None:
     w_small = max(q.x + q.image.pixels.shape[1] for q in small.quads) - min(q.x for q in small.quads)
     w_big = max(q.x + q.image.pixels.shape[1] for q in big.quads) - min(q.x for q in big.quads)
     assert w_big == pytest.approx(2 * w_small, abs=3)
+
+
+def test_a_syllable_over_two_lines_lights_its_second_line_at_its_end(fonts_dir: Path) -> None:
+    """libass starts a new karaoke run on every line: the part of a syllable on a later
+    line is a zero-length word that lights when the syllable ends."""
+    words = "aaaa bbbb cccc dddd eeee ffff gggg hhhh iiii jjjj kkkk llll"
+    line = Line(start=0, end=5000, syllables=[Syllable(words, 0, 500, "fill")])
+    (ev,) = build_layout(karaoke_project([line]), 320, 180, fonts_dir).events_at(0)
+    fills = [q for q in ev.quads if q.part == "fill"]
+    tops = sorted({q.y + q.image.pixels.shape[0] for q in fills})
+    first_line = [q for q in fills if q.y + q.image.pixels.shape[0] <= tops[0] + 2]
+    later = [q for q in fills if q not in first_line]
+    assert first_line and later
+    assert {(q.k_start, q.k_end) for q in first_line} == {(0, 500)}
+    assert {(q.k_start, q.k_end) for q in later} == {(500, 500)}
+    # each line part wipes over its own extent
+    assert max(q.wipe_x1 for q in first_line) <= 320 and len({q.wipe_x0 for q in later}) <= 2
+
+
+def test_middle_aligned_events_stack_downwards(fonts_dir: Path) -> None:
+    a = kline(0, [("first middle", "fill", 1000)], alignment=5)
+    b = kline(0, [("second middle", "fill", 1000)], alignment=5)
+    ev_a, ev_b = build_layout(karaoke_project([a, b]), 320, 180, fonts_dir).events_at(500)
+    top_b = min(q.y for q in ev_b.quads if q.part == "fill")
+    bottom_a = max(q.y + q.image.pixels.shape[0] for q in ev_a.quads if q.part == "fill")
+    assert top_b >= bottom_a
+
+
+def test_translucent_fill_cuts_the_glyph_out_of_its_border(fonts_dir: Path) -> None:
+    line = kline(0, [("O", "none", 0)])
+    opaque = build_layout(karaoke_project([line]), 320, 180, fonts_dir).events_at(0)[0]
+    ghost = build_layout(karaoke_project([line], primary=Color(255, 255, 0, 128)), 320, 180, fonts_dir).events_at(0)[0]
+    border_opaque = next(q for q in opaque.quads if q.part == "outline").image.pixels
+    border_ghost = next(q for q in ghost.quads if q.part == "outline").image.pixels
+    assert border_opaque.shape == border_ghost.shape
+    assert border_ghost.astype(int).sum() < border_opaque.astype(int).sum() * 0.8

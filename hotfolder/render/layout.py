@@ -263,7 +263,7 @@ class Prepared:
     layer: int
 
 
-SPACE_CHARS = {" ", "\u3000"}   # break opportunities (libass: ' ' only; the ideographic space too)
+SPACE_CHARS = {" "}   # break opportunities and trimmed at line ends: libass knows only ' ' 
 
 
 def _unescape(text: str, wrap_style: int) -> str:
