@@ -63,34 +63,33 @@ class ExportControl(Protocol):
 
 ProgressCallback = Callable[[ExportProgress], None]
 
-# project.render keys a project may set (paths and GPU choice stay with the operator)
-_PROJECT_KEYS = {"width", "height", "fps", "encoder", "crf", "preset", "bitrate", "background", "tail_ms"}
+# project.render keys that stay with the operator: the daemon spreads jobs over GPUs itself
+_OPERATOR_KEYS = {"gpu"}
+_INT_RANGES = {"width": (16, 16384), "height": (16, 16384), "fps": (1, 240), "crf": (0, 63),
+               "tail_ms": (0, 3_600_000)}
 
 
 def effective_settings(project: Project, settings: RenderSettings) -> RenderSettings:
-    """`settings` with the project's render section filling the fields left at their default.
-
-    Accepted keys: size ("WxH"), width, height, fps, encoder, crf, preset, bitrate,
-    background (a colour; images and videos come from the project's media), tail_ms.
-    Bad values are a ProjectError naming the key; unknown keys are logged and ignored."""
+    """`settings` with the project's render section (`project.render`, RenderSettings field
+    names as the importers produce them, media paths already resolved and checked there)
+    filling the fields the caller left at their RenderSettings() default; "size": "WxH" is
+    also understood. `gpu` is ignored (the operator's choice). A value of the wrong type
+    is a ProjectError naming the key; unknown keys are logged and ignored."""
     if not project.render:
         return settings
     defaults = RenderSettings()
+    names = {f.name for f in fields(RenderSettings)}
     values: dict[str, Any] = {}
     for key, value in project.render.items():
         if key == "size":
-            w, h = _parse_size(str(value), project.source)
-            values.update(width=w, height=h)
-        elif key in _PROJECT_KEYS:
-            values[key] = value
+            values["width"], values["height"] = _parse_size(str(value), project.source)
+        elif key in _OPERATOR_KEYS:
+            log.info("%s: render.%s is left to the operator; ignored", project.source.name, key)
+        elif key in names:
+            values[key] = _check_value(key, value, getattr(defaults, key), project.source)
         else:
-            log.warning("%s: render.%s is not a project render setting; ignored", project.source.name, key)
-    types = {f.name: f.type for f in fields(RenderSettings)}
-    chosen: dict[str, Any] = {}
-    for key, value in values.items():
-        value = _coerce(key, value, types[key], project.source)
-        if getattr(settings, key) == getattr(defaults, key):
-            chosen[key] = value
+            log.warning("%s: render.%s is not a render setting; ignored", project.source.name, key)
+    chosen = {k: v for k, v in values.items() if getattr(settings, k) == getattr(defaults, k)}
     return settings.updated(chosen)
 
 
@@ -99,23 +98,32 @@ def _parse_size(text: str, source: Path) -> tuple[int, int]:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
         raise ProjectError(source, None, f"render.size {text!r} is not WIDTHxHEIGHT") from None
-    return w, h
+    return _check_value("width", w, 0, source), _check_value("height", h, 0, source)
 
 
-def _coerce(key: str, value: Any, type_name: Any, source: Path) -> Any:
-    if key in ("width", "height", "fps", "crf", "tail_ms"):
+def _check_value(key: str, value: Any, default: Any, source: Path) -> Any:
+    """The importers validate; this keeps a hand-built Project from smuggling in nonsense."""
+    if value is None:
+        return None
+    if key in ("audio", "fonts_dir"):
+        return Path(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ProjectError(source, None, f"render.{key} must be true or false, not {value!r}")
+        return value
+    if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
             raise ProjectError(source, None, f"render.{key} must be a whole number, not {value!r}")
-        value = int(value)
-        low = {"width": 16, "height": 16, "fps": 1, "crf": 0, "tail_ms": 0}[key]
-        high = {"width": 7680, "height": 4320, "fps": 240, "crf": 63, "tail_ms": 600_000}[key]
-        if not low <= value <= high:
-            raise ProjectError(source, None, f"render.{key} = {value} is outside {low}..{high}")
-        return value
+        lo, hi = _INT_RANGES.get(key, (0, 2**31))
+        if not lo <= int(value) <= hi:
+            raise ProjectError(source, None, f"render.{key} = {value} is outside {lo}..{hi}")
+        return int(value)
+    if key == "background_dim":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ProjectError(source, None, f"render.{key} must be a number from 0 to 1, not {value!r}")
+        return float(value)
     if not isinstance(value, str) or not value.strip():
         raise ProjectError(source, None, f"render.{key} must be text, not {value!r}")
-    if key == "background" and ("/" in value or "\\" in value or "." in value):
-        raise ProjectError(source, None, "render.background must be a colour; name images and videos as media")
     return value.strip()
 
 

@@ -222,13 +222,41 @@ def test_cli_render_with_audio_override(song: Path, fonts_dir: Path, tmp_path: P
 
 
 def test_effective_settings_fill_only_defaults(tmp_path: Path):
-    p = Project("kproj", tmp_path / "a.kproj", render={"size": "1280x720", "fps": 25, "crf": 23, "bogus": 1})
+    p = Project("kproj", tmp_path / "a.kproj", render={
+        "size": "1280x720", "fps": 25, "crf": 23, "background": str(tmp_path / "bg.png"),
+        "audio": tmp_path / "song.ogg", "gpu": 3, "bogus": 1})
     eff = effective_settings(p, RenderSettings(crf=28))
     assert (eff.width, eff.height, eff.fps) == (1280, 720, 25)
     assert eff.crf == 28  # set by the caller: the caller wins
-    for bad in ({"fps": "fast"}, {"size": "big"}, {"crf": 99}, {"background": "../../etc/x.png"}):
+    assert eff.background == str(tmp_path / "bg.png") and eff.audio == tmp_path / "song.ogg"
+    assert eff.gpu is None  # the operator's choice, never the project's
+    assert effective_settings(Project("ass", tmp_path / "a.ass"), RenderSettings(fps=50)) == RenderSettings(fps=50)
+    for bad in ({"fps": "fast"}, {"size": "big"}, {"crf": 99}, {"width": 1.5}, {"preset": 3},
+                {"size_from_project": "yes"}):
         with pytest.raises(ProjectError, match="render"):
             effective_settings(Project("kproj", tmp_path / "a.kproj", render=bad), RenderSettings())
+
+
+def test_kproj_render_section_applies(tmp_path: Path, fonts_dir: Path):
+    """A native project's own render settings reach the export (size and fps here); the
+    caller's explicit value wins; project_render=False ignores them."""
+    kproj = tmp_path / "song.kproj"
+    kproj.write_text("version: 1\ntitle: T\nrender:\n  width: 256\n  height: 144\n  fps: 10\n"
+                     "display:\n  title_card: false\n"
+                     "lines:\n  - text: \"Hel|lo\"\n    times: [0.2, 0.6, 1.0]\n", encoding="utf-8")
+    base = RenderSettings(preset="ultrafast", fonts_dir=fonts_dir, tail_ms=0)
+    try:
+        frames = plan_frames(kproj, base)
+    except ProjectError as exc:  # the kproj schema is the importer's; say so if it moved
+        pytest.fail(f"kproj fixture no longer valid: {exc}")
+    assert frames == 10  # 1.0 s at the project's 10 fps
+    assert plan_frames(kproj, base.updated({"fps": 20})) == 20
+    assert plan_frames(kproj, base, project_render=False) == 30
+    result = export(kproj, tmp_path / "k.mp4", base)
+    with av.open(str(result.output)) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.width, cc.height) == (256, 144)
+    assert result.frames == 10
 
 
 def test_doctor_reports_what_works(capsys, restore_logging):
