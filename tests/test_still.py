@@ -31,6 +31,7 @@ Style: T,DejaVu Sans,24,&H00FFFFFF,&H000000FF,&H00606060,&H00000000,0,0,0,0,100,
 Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
 Dialogue: 0,0:00:00.50,0:00:04.00,K,,0,0,0,,{\k50}Sing {\k50}a{\kf100}long {\kf80}to{\k60}night
 Dialogue: 0,0:00:00.50,0:00:04.00,T,,0,0,0,,{\ko100}Top {\ko100}line {\ko100}here
+Dialogue: 0,0:00:01.00,0:00:03.00,T,,0,0,0,,{\an5\fad(400,400)\1c&H0080FF&\bord0}fading
 """
 PRIMARY = {"K": (255, 255, 0), "T": (255, 255, 255)}
 PALETTE = np.array([(255, 255, 0), (0, 128, 255), (80, 80, 80), (255, 255, 255), (255, 0, 0), (96, 96, 96)], float)
@@ -101,8 +102,9 @@ def test_frame_index_is_exact_for_decimal_times():
 
 def test_still_matches_libass_at_switches_and_mid_wipe(ass_file, fonts_dir, tmp_path):
     # 0.52: nothing sung; 0.96/1.0: the frame before/at the switch of "a"; 1.96 and 2.88:
-    # mid-wipe of "long" and "to"; 3.52: after "night" switched; 3.96: the last frame
-    times = ["0.52", "0.96", "1.0", "1.96", "2.88", "3.52", "3.96"]
+    # mid-wipe of "long" and "to"; 3.52: after "night" switched; 3.96: the last frame;
+    # 1.2 and 2.72: the middle line half faded in / out
+    times = ["0.52", "0.96", "1.0", "1.2", "1.96", "2.72", "2.88", "3.52", "3.96"]
     indices = [frame_at(Fraction(t), FPS)[0] for t in times]
     refs = libass_frames(ass_file, fonts_dir, (320, 180), indices, tmp_path / "ref")
     worst_iou, worst_share = 1.0, 0.0
@@ -118,6 +120,11 @@ def test_still_matches_libass_at_switches_and_mid_wipe(ass_file, fonts_dir, tmp_
         worst_iou, worst_share = min(worst_iou, iou), max(worst_share, share)
         assert iou >= 0.85, (t, iou)
         assert share <= 0.03, (t, primary_share(ours), primary_share(ref))
+        # the \fad line in the middle: same brightness as libass while fading in and out
+        # (\bord0: this checks the fade itself; how an outline shows through a half-faded
+        # fill depends on the outline bitmap layout makes)
+        mid_ours, mid_ref = ours[75:105].astype(float), ref[75:105].astype(float)
+        assert abs(mid_ours.mean() - mid_ref.mean()) <= 0.03 * max(mid_ref.mean(), 1.0) + 0.2, (t, mid_ours.mean(), mid_ref.mean())
     print(f"worst dilated IoU {worst_iou:.3f}, worst primary-share difference {worst_share:.4f}")
 
 
