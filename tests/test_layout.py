@@ -8,6 +8,7 @@ import pytest
 from hotfolder.project.model import Color, Line, Project, Run, Style, Syllable
 from hotfolder.render.layout import (
     Segment,
+    box_image,
     alignment_parts,
     apply_overrides,
     base_point,
@@ -267,3 +268,24 @@ def test_translucent_fill_cuts_the_glyph_out_of_its_border(fonts_dir: Path) -> N
     border_ghost = next(q for q in ghost.quads if q.part == "outline").image.pixels
     assert border_opaque.shape == border_ghost.shape
     assert border_ghost.astype(int).sum() < border_opaque.astype(int).sum() * 0.8
+
+
+def test_box_image_antialiases_fractional_edges() -> None:
+    img, left, top = box_image(10.5, 20.0, 13.0, 22.25)
+    assert (left, top) == (10, 20)
+    assert img is not None
+    assert img.pixels.tolist() == [[128, 255, 255], [128, 255, 255], [32, 64, 64]]
+    assert box_image(5, 5, 5, 9)[0] is None
+    assert box_image(0.5, 0, 3.0, 2.25)[0] is img   # same fractions: the cached image
+
+
+def test_opaque_box_style_draws_boxes_in_the_outline_colour(fonts_dir: Path) -> None:
+    line = kline(0, [("Boxed text", "fill", 1000)])
+    project = karaoke_project([line], border_style=3, outline=3, shadow=0, outline_colour=Color(0, 0, 200))
+    (ev,) = build_layout(project, 320, 180, fonts_dir).events_at(0)
+    outlines = [q for q in ev.quads if q.part == "outline"]
+    assert len(outlines) == len("Boxed text")            # one box per character, the space too
+    assert all(q.color == Color(0, 0, 200) and q.image.key[0] == "box" for q in outlines)
+    lefts = sorted(q.x for q in outlines)
+    rights = sorted(q.x + q.image.pixels.shape[1] for q in outlines)
+    assert all(r >= l2 for r, l2 in zip(rights, lefts[1:]))   # neighbouring boxes touch: one bar

@@ -118,6 +118,18 @@ CASES: dict[str, dict] = {
         ]),
         times=[0, 900, 1500],
     ),
+    "opaque_box": dict(
+        wrap=0,
+        styles="\n".join([
+            "Style: Box,DejaVu Sans,24,&H0000FFFF,&H00FFFFFF,&H00803000,&H00000080,0,0,0,0,100,100,0,0,3,3,2,2,10,10,10,1",
+            "Style: Box2,DejaVu Sans,20,&H0000FFFF,&H00FFFFFF,&H00303080,&H00000000,0,0,0,0,100,100,0,0,3,2,0,8,10,10,10,1",
+        ]),
+        events="\n".join([
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Box,,0,0,0,,{\k50}Opaque {\kf100}box {\k50}style",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Box2,,0,0,0,,{\k50}Two\N{\k50}lines here",
+        ]),
+        times=[0, 700, 1600],
+    ),
 }
 # the same files rendered at other sizes than PlayRes (libass scales x and y separately)
 CASES["styles_positions_fades@480x360"] = dict(CASES["styles_positions_fades"], size=(480, 360), times=[300, 1500])

@@ -55,6 +55,7 @@ class RunStyle:
     scale_x: float = 100.0
     scale_y: float = 100.0
     spacing: float = 0.0
+    border_style: int = 1   # 3: an opaque box in the outline colour instead of a border
 
 
 def style_of(style: Style) -> RunStyle:
@@ -63,6 +64,7 @@ def style_of(style: Style) -> RunStyle:
         c1=style.primary, c2=style.secondary, c3=style.outline_colour, c4=style.back,
         border=style.outline, shadow_x=style.shadow, shadow_y=style.shadow,
         scale_x=style.scale_x, scale_y=style.scale_y, spacing=style.spacing,
+        border_style=style.border_style,
     )
 
 
@@ -556,8 +558,12 @@ class AssLayout:
         glyphs: list[tuple[_Cl, GlyphShape, float, float, tuple[int, int]]] = []
         ink_left: dict[tuple[int, int], float] = {}
         pens: dict[tuple[int, int], tuple[float, float]] = {}
+        boxes: list[Quad] = []
+        box_shadows: list[Quad] = []
         for cl, px, by, line_no in placed:
             word = (cl.syllable, line_no)
+            if cl.style.border_style == 3 and cl.style.border > 0:
+                self._opaque_box(cl, device_x + px, device_y + by, boxes, box_shadows)
             pen = px
             lo, hi = pens.get(word, (math.inf, -math.inf))
             pens[word] = (min(lo, device_x + px), max(hi, device_x + px + cl.advance))
@@ -598,8 +604,9 @@ class AssLayout:
             before = rs.c2 if kind != "none" else rs.c1
             ix, iy, fx, fy = split_position(gx, gy)
             fill = self.raster.image(shape_, fx, fy)
-            border_px = rs.border * self.border_scale
-            border_px_x = rs.border * self.border_scale_x
+            opaque_box = rs.border_style == 3
+            border_px = 0.0 if opaque_box else rs.border * self.border_scale
+            border_px_x = 0.0 if opaque_box else rs.border * self.border_scale_x
             border = self.raster.image(shape_, fx, fy, border_px, border_px_x) if border_px > 0 else None
             if fill is None and border is None:
                 continue
@@ -613,13 +620,30 @@ class AssLayout:
                                   kind, k_start, k_end, x0, x1))
             sxo, syo = rs.shadow_x * self.border_scale_x, rs.shadow_y * self.border_scale
             # libass draws no shadow for an invisible fill without border
-            if (sxo or syo) and rs.c4.a > 0 and (border_px > 0 or rs.c1.a > 0):
+            if (sxo or syo) and rs.c4.a > 0 and (border_px > 0 or rs.c1.a > 0) and not (opaque_box and rs.border > 0):
                 six, siy, sfx, sfy = split_position(gx + sxo, gy + syo)
                 sh = self.raster.image(shape_, sfx, sfy, border_px, border_px_x) if border_px > 0 else self.raster.image(shape_, sfx, sfy)
                 if sh is not None:
                     shadows.append(Quad(sh.image, six + sh.left, siy + sh.top, "shadow", rs.c4, rs.c4))
         # libass draws all shadows, then all borders, then all fills
-        return shadows + outlines + fills
+        return box_shadows + shadows + boxes + outlines + fills
+
+    def _opaque_box(self, cl: _Cl, pen_x: float, baseline: float, boxes: list[Quad], shadows: list[Quad]) -> None:
+        """BorderStyle 3: a box around the cluster (its advance by the font's ascent and
+        descent, grown by the border) in the outline colour, its shadow in the back colour."""
+        rs = cl.style
+        bx, by = rs.border * self.border_scale_x, rs.border * self.border_scale
+        x0, x1 = pen_x - bx, pen_x + cl.advance + bx
+        y0, y1 = baseline - cl.asc - by, baseline + cl.desc + by
+        img, left, top = _box_image(x0, y0, x1, y1)
+        if img is None:
+            return
+        boxes.append(Quad(img, left, top, "outline", rs.c3, rs.c3))
+        sxo, syo = rs.shadow_x * self.border_scale_x, rs.shadow_y * self.border_scale
+        if (sxo or syo) and rs.c4.a > 0:
+            img, left, top = _box_image(x0 + sxo, y0 + syo, x1 + sxo, y1 + syo)
+            if img is not None:
+                shadows.append(Quad(img, left, top, "shadow", rs.c4, rs.c4))
 
 
 def _strong(cl: _Cl) -> bool | None:
@@ -646,6 +670,37 @@ def _resolve_neutrals(clusters: list[_Cl]) -> None:
         nxt = next((strong[j] for j in range(k + 1, n)
                     if clusters[j].run == cl.run and strong[j] is not None), None)
         cl.rtl = bool(prev and nxt)
+
+
+_BOX_CACHE: dict[tuple, GlyphImage] = {}
+
+
+def _coverage_1d(a: float, b: float) -> tuple[int, np.ndarray]:
+    """First pixel and per-pixel coverage (0..1) of the interval [a, b)."""
+    first, last = math.floor(a), math.ceil(b)
+    edges = np.arange(first, last + 1, dtype=np.float64)
+    cov = np.clip(np.minimum(edges[1:], b) - np.maximum(edges[:-1], a), 0.0, 1.0)
+    return first, cov
+
+
+def box_image(x0: float, y0: float, x1: float, y1: float) -> tuple[GlyphImage | None, int, int]:
+    """An antialiased filled rectangle: (image, left, top)."""
+    if x1 - x0 <= 0 or y1 - y0 <= 0:
+        return None, 0, 0
+    left, cx = _coverage_1d(x0, x1)
+    top, cy = _coverage_1d(y0, y1)
+    key = ("box", round(x0 - left, 3), round(x1 - left, 3), round(y0 - top, 3), round(y1 - top, 3))
+    img = _BOX_CACHE.get(key)
+    if img is None:
+        pixels = np.rint(np.outer(cy, cx) * 255).astype(np.uint8)
+        img = GlyphImage(key=key, pixels=pixels)
+        if len(_BOX_CACHE) > 20000:
+            _BOX_CACHE.clear()
+        _BOX_CACHE[key] = img
+    return img, left, top
+
+
+_box_image = box_image
 
 
 _MINUS_CACHE: dict[tuple, Placed] = {}
