@@ -55,15 +55,11 @@ def frame_at(seconds: Fraction, fps: int) -> tuple[int, int]:
 
 
 def still_settings(project: Project, args: argparse.Namespace) -> RenderSettings:
-    overrides: dict[str, object] = {}
-    if project.render:
-        from hotfolder.config import SIDECAR_RENDER_KEYS, ConfigError, parse_render
+    """The options given, then the project's render section (as `hotfolder render` reads it,
+    so the still is the frame the video shows); an ASS file without --size: PlayRes."""
+    from hotfolder.export import effective_settings
 
-        wanted = {k: v for k, v in project.render.items() if k in SIDECAR_RENDER_KEYS}
-        try:
-            overrides.update(parse_render(wanted, "render", SIDECAR_RENDER_KEYS))
-        except ConfigError as exc:
-            raise ProjectError(project.source, None, str(exc)) from None
+    overrides: dict[str, object] = {}
     if args.size is not None:
         overrides["width"], overrides["height"] = args.size
     elif project.format == "ass" and project.play_res:
@@ -72,7 +68,7 @@ def still_settings(project: Project, args: argparse.Namespace) -> RenderSettings
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
-    return RenderSettings().updated(overrides)
+    return effective_settings(project, RenderSettings().updated(overrides))
 
 
 def encode_png(rgb: np.ndarray) -> bytes:
