@@ -221,6 +221,49 @@ def test_kt_fixture_matches_libass_pngs(shared_fixtures: Path, tmp_path: Path) -
     _check("kt.ass", results, tmp_path)
 
 
+def test_stacking_over_time_follows_libass_in_a_video_and_in_a_still(fonts_dir: Path, tmp_path: Path) -> None:
+    """libass keeps an event where it first placed it: in a video the event that started
+    first stays at the bottom; a single frame rendered from scratch stacks in read order.
+    Our layout does both, like libass."""
+    import subprocess
+
+    ass = tmp_path / "order.ass"
+    ass.write_text(HEADER.format(
+        wrap=0, scaled="yes",
+        styles="Style: Default,DejaVu Sans,26,&H0000FFFF,&H00FF8000,&H00404040,&H00000000,0,0,0,0,100,100,0,0,1,2,0,2,10,10,10,1",
+        events="\n".join([
+            r"Dialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,{\k50}Read first, starts later",
+            r"Dialogue: 0,0:00:00.00,0:00:03.00,Default,,0,0,0,,{\kf100}Read second, starts first",
+        ]),
+    ), encoding="utf-8")
+    frame = 30   # t = 1200 ms at 25 fps
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=black:s=320x180:r=25:d=1.3",
+         "-vf", f"format=rgb24,ass={ass}:fontsdir={fonts_dir},select='eq(n\\,{frame})'",
+         "-fps_mode", "passthrough", "-frames:v", "1", str(tmp_path / "video.png")],
+        check=True, timeout=120,
+    )
+    video_ref = load_png(tmp_path / "video.png")
+    still_ref = libass_frame(ass, 1200, 320, 180, fonts_dir, tmp_path / "still.png")
+    assert compare_frames(video_ref, still_ref, YELLOW).iou < 0.8   # the two really differ
+
+    renderer = _renderer(ass, fonts_dir)
+    try:
+        for i in range(frame + 1):
+            video = renderer.render_rgb(i * 1000 // 25)
+    finally:
+        renderer.close()
+    renderer = _renderer(ass, fonts_dir)
+    try:
+        still = renderer.render_rgb(1200)
+    finally:
+        renderer.close()
+    in_video = compare_frames(video, video_ref, YELLOW)
+    in_still = compare_frames(still, still_ref, YELLOW)
+    print(f"stacking over time: video IoU {in_video.iou:.3f}, still IoU {in_still.iou:.3f}")
+    assert in_video.iou >= IOU_MIN and in_still.iou >= IOU_MIN
+
+
 # ---- the reference recipe and the metric ------------------------------------------
 
 
