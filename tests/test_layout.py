@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from hotfolder.project.model import Color, Line, Project, Run, Style, Syllable
@@ -289,3 +291,60 @@ def test_opaque_box_style_draws_boxes_in_the_outline_colour(fonts_dir: Path) -> 
     lefts = sorted(q.x for q in outlines)
     rights = sorted(q.x + q.image.pixels.shape[1] for q in outlines)
     assert all(r >= l2 for r, l2 in zip(rights, lefts[1:]))   # neighbouring boxes touch: one bar
+
+
+# ---- robustness --------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+TEXT_ALPHABET = st.sampled_from(list("ab Z  \n\u00a0\u0301\u0628\u0644あ한中🎤\t.,!") + ["\\N", "\\h"])
+OVERRIDES = st.fixed_dictionaries({}, optional={
+    "fs": st.floats(min_value=-5, max_value=200, allow_nan=False),
+    "b": st.one_of(st.booleans(), st.sampled_from([100, 400, 700, 900])),
+    "i": st.booleans(),
+    "bord": st.floats(min_value=0, max_value=12, allow_nan=False),
+    "shad": st.floats(min_value=0, max_value=8, allow_nan=False),
+    "1c": st.builds(Color, st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)),
+    "1a": st.integers(0, 255),
+    "fn": st.sampled_from(["DejaVu Sans", "Nope Font", ""]),
+})
+
+
+@st.composite
+def random_lines(draw) -> list[Line]:
+    lines = []
+    for _ in range(draw(st.integers(1, 4))):
+        start = draw(st.integers(0, 2000))
+        n = draw(st.integers(0, 5))
+        sylls, runs, t = [], [], start
+        for k in range(n):
+            text = "".join(draw(st.lists(TEXT_ALPHABET, max_size=8)))
+            dur = draw(st.integers(0, 800))
+            sylls.append(Syllable(text, t, t + dur, draw(st.sampled_from(["fill", "instant", "outline", "none"]))))
+            runs.append(Run(text, k, draw(OVERRIDES)))
+            t += dur
+        lines.append(Line(start=start, end=start + 3000, syllables=sylls, runs=runs if draw(st.booleans()) else [],
+                          alignment=draw(st.sampled_from([None, 1, 5, 9])),
+                          position=draw(st.sampled_from([None, (160.0, 90.0), (-50.0, 400.0)])),
+                          fade=draw(st.sampled_from([None, (200, 200), (5000, 0)])),
+                          layer=draw(st.integers(0, 1))))
+    return lines
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=random_lines(), wrap_style=st.integers(0, 3))
+def test_any_text_lays_out_without_errors(fonts_dir: Path, caplog: pytest.LogCaptureFixture,
+                                         lines: list[Line], wrap_style: int) -> None:
+    caplog.clear()
+    project = karaoke_project(lines)
+    project.wrap_style = wrap_style
+    layout = build_layout(project, 320, 180, fonts_dir)
+    for t in (0, 1000, 2500, 4000):
+        for ev in layout.events_at(t):
+            assert ev.start <= t < ev.end
+            for q in ev.quads:
+                assert q.image.pixels.dtype == np.uint8 and q.image.pixels.ndim == 2
+                assert q.part in ("shadow", "outline", "fill")
+                assert -5000 < q.x < 5000 and -5000 < q.y < 5000
+    # a failing event is logged and skipped by the layout: here none may fail
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
