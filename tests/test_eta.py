@@ -115,3 +115,16 @@ def test_work_clock_excludes_pauses():
     assert clock.elapsed(155.0) == pytest.approx(15.0)
     clock.resume(160.0)  # resume without pause is harmless
     assert clock.elapsed(160.0) == pytest.approx(20.0)
+
+
+@given(st.floats(5.0, 500.0), st.lists(st.floats(0.01, 2.0), min_size=5, max_size=200))
+def test_constant_rate_is_found_whatever_the_update_times(rate, steps):
+    """With frames rounded to whole numbers each sample is off by at most 1 frame per
+    min_interval (0.25 s), so the smoothed rate stays within 4 fps of the truth."""
+    est = RateEstimator()
+    t = 0.0
+    for dt in steps:
+        t += dt
+        est.update(round(rate * t), t)
+    if t >= est.min_interval:
+        assert est.fps is not None and abs(est.fps - rate) <= 4.0 + 1e-9
