@@ -167,6 +167,8 @@ def _add_video_stream(out: av.container.OutputContainer, spec: VideoSpec) -> av.
     cc.color_trc = 1         # AVCOL_TRC_BT709
     cc.color_range = 1       # AVCOL_RANGE_MPEG (limited)
     cc.thread_count = spec.threads or (os.cpu_count() or 1)
+    if ENCODERS.get(spec.encoder) == "hevc" and out.format.name in ("mp4", "mov"):
+        cc.codec_tag = "hvc1"  # Apple players refuse FFmpeg's default 'hev1' in MP4
     if spec.bitrate is not None:
         cc.bit_rate = parse_bitrate(spec.bitrate)
     elif spec.encoder == "libvpx-vp9":

@@ -170,6 +170,7 @@ def test_mp3_and_mono_are_transcoded(tmp_path: Path):
     ("libvpx-vp9", ".webm", "vp9", "opus"),
     ("libsvtav1", ".webm", "av1", "opus"),
     ("libx265", ".mkv", "hevc", "aac"),
+    ("libx265", ".mp4", "hevc", "aac"),
 ])
 def test_other_codecs(tmp_path: Path, encoder, suffix, vcodec, acodec):
     if not encoder_works(encoder):
@@ -183,6 +184,8 @@ def test_other_codecs(tmp_path: Path, encoder, suffix, vcodec, acodec):
     with av.open(str(out)) as c:
         assert c.streams.video[0].codec_context.codec.id == av.codec.Codec(vcodec, "r").id
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+        if suffix == ".mp4":
+            assert c.streams.video[0].codec_context.codec_tag == "hvc1"
 
 
 def test_bitrate_replaces_crf(tmp_path: Path):
