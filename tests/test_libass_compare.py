@@ -130,6 +130,18 @@ CASES: dict[str, dict] = {
         ]),
         times=[0, 700, 1600],
     ),
+    "synthetic_italic_bold_and_italic_gaps": dict(
+        wrap=0,
+        styles="\n".join([
+            "Style: Cjk,WenQuanYi Zen Hei,30,&H0000FFFF,&H00FF8000,&H00404040,&H00000000,0,1,0,0,100,100,0,0,1,2,0,5,10,10,10,1",
+            "Style: Lat,DejaVu Sans,30,&H0000FFFF,&H00FF8000,&H00404040,&H00000000,0,1,0,0,100,100,0,0,1,2,0,2,10,10,10,1",
+        ]),
+        events="\n".join([
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Cjk,,0,0,0,,{\k50}歌詞 {\b1}太字 {\b0\i0}正体",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Lat,,0,0,0,,{\k50}Italic {\b1}bold 歌詞 {\b0\i0}plain",
+        ]),
+        times=[0, 700],
+    ),
 }
 # the same files rendered at other sizes than PlayRes (libass scales x and y separately)
 CASES["styles_positions_fades@480x360"] = dict(CASES["styles_positions_fades"], size=(480, 360), times=[300, 1500])

@@ -387,6 +387,7 @@ class AssLayout:
             clusters.extend(self._shape_run(chars, i, j, rs))
             i = j
         _resolve_neutrals(clusters)
+        _italic_gap(clusters)
         return clusters
 
     def _shape_run(self, chars: list[tuple[str, RunStyle, int, int]], i: int, j: int, rs: RunStyle) -> list[_Cl]:
@@ -644,6 +645,20 @@ class AssLayout:
             img, left, top = _box_image(x0 + sxo, y0 + syo, x1 + sxo, y1 + syo)
             if img is not None:
                 shadows.append(Quad(img, left, top, "shadow", rs.c4, rs.c4))
+
+
+def _italic_gap(clusters: list[_Cl]) -> None:
+    """libass: where italic text is followed by upright text, the last inked italic glyph
+    advances at least to its right ink edge (so the slant does not run into the next)."""
+    for k in range(1, len(clusters)):
+        if not clusters[k - 1].style.italic or clusters[k].style.italic or clusters[k].kind == "break":
+            continue
+        back = k - 1
+        while back > 0 and clusters[back].ink is None and clusters[back].style.italic and clusters[back].kind != "break":
+            back -= 1
+        prev = clusters[back]
+        if prev.ink is not None and prev.style.italic and prev.ink[1] > prev.advance:
+            prev.advance = prev.ink[1]
 
 
 def _strong(cl: _Cl) -> bool | None:
