@@ -27,7 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the selected subcommand's module is imported (start-up stays fast:
+    `hotfolder render` does not pay for apprise), the others are listed by name."""
     from hotfolder import __version__
 
     parser = argparse.ArgumentParser(prog="hotfolder", description="Karaoke render queue over a shared folder.")
@@ -37,19 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        try:
-            module = importlib.import_module(f"hotfolder.commands.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"hotfolder.commands.{module_name}":
-                raise
-            p.set_defaults(_missing=name)  # not built yet
+        if selected is not None and name != selected:
             continue
+        module = importlib.import_module(f"hotfolder.commands.{module_name}")
         if hasattr(module, "add_arguments_for"):
             module.add_arguments_for(name, p)
         else:
             module.add_arguments(p)
         p.set_defaults(_module=module, _name=name)
     return parser
+
+
+def _selected_command(argv: list[str]) -> str | None:
+    """The subcommand named in argv (the first word that is a command), or None."""
+    return next((a for a in argv if a in COMMANDS), None)
 
 
 def setup_logging(verbose: bool, fmt: str) -> None:
@@ -59,13 +62,11 @@ def setup_logging(verbose: bool, fmt: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(_selected_command(argv))
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
-        return 2
-    if getattr(args, "_missing", None):
-        print(f"hotfolder {args._missing}: not available in this build", file=sys.stderr)
         return 2
     setup_logging(args.verbose, args.log_format)
     module = args._module
