@@ -142,6 +142,18 @@ CASES: dict[str, dict] = {
         ]),
         times=[0, 700],
     ),
+    "underline_strikeout": dict(
+        wrap=0,
+        styles="\n".join([
+            "Style: U,DejaVu Sans,30,&H0000FFFF,&H00FF8000,&H00404040,&H80000000,0,0,-1,0,100,100,0,0,1,2,2,2,10,10,10,1",
+            "Style: S,DejaVu Sans,26,&H0000FFFF,&H00FF8000,&H00404040,&H00000000,0,0,0,-1,100,100,0,0,1,0,0,8,10,10,10,1",
+        ]),
+        events="\n".join([
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,U,,0,0,0,,{\kf100}Under {\kf100}lined {\u0}not",
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,S,,0,0,0,,{\k100}Strike {\k100}out",
+        ]),
+        times=[0, 500, 1200],
+    ),
 }
 # the same files rendered at other sizes than PlayRes (libass scales x and y separately)
 CASES["styles_positions_fades@480x360"] = dict(CASES["styles_positions_fades"], size=(480, 360), times=[300, 1500])

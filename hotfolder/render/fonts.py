@@ -66,6 +66,8 @@ class FaceData:
     upem: int
     win_ascent: int   # GDI/VSFilter metrics: the em libass sizes the font by is ascent+descent
     win_descent: int
+    underline: tuple[int, int] | None = None   # post table: position (y up, <= 0), thickness
+    strikeout: tuple[int, int] | None = None   # OS/2: position (y up, >= 0), size
     _cmap: dict[int, int] = field(default_factory=dict)
 
     def glyph_index(self, codepoint: int) -> int:
@@ -275,7 +277,14 @@ class FontResolver:
                 asc, desc = ft.bbox.yMax, -ft.bbox.yMin
             hb_font = hb.Font(hb_face)
             hb_font.scale = (upem, upem)  # shaping in font units; layout scales
-            data = FaceData(ref=ref, ft=ft, hb_font=hb_font, upem=upem, win_ascent=asc, win_descent=desc)
+            underline = (ft.underline_position, ft.underline_thickness) if ft.underline_thickness > 0 else None
+            os2_data = hb_face.reference_table("OS/2").data
+            strikeout = None
+            if len(os2_data) >= 30:
+                size, pos = struct.unpack(">hh", os2_data[26:30])
+                strikeout = (pos, size) if size > 0 and pos >= 0 else None
+            data = FaceData(ref=ref, ft=ft, hb_font=hb_font, upem=upem, win_ascent=asc, win_descent=desc,
+                            underline=underline, strikeout=strikeout)
             self._opened[key] = data
         return data
 

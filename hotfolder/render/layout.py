@@ -56,6 +56,8 @@ class RunStyle:
     scale_y: float = 100.0
     spacing: float = 0.0
     border_style: int = 1   # 3: an opaque box in the outline colour instead of a border
+    underline: bool = False
+    strikeout: bool = False
 
 
 def style_of(style: Style) -> RunStyle:
@@ -64,7 +66,7 @@ def style_of(style: Style) -> RunStyle:
         c1=style.primary, c2=style.secondary, c3=style.outline_colour, c4=style.back,
         border=style.outline, shadow_x=style.shadow, shadow_y=style.shadow,
         scale_x=style.scale_x, scale_y=style.scale_y, spacing=style.spacing,
-        border_style=style.border_style,
+        border_style=style.border_style, underline=style.underline, strikeout=style.strikeout,
     )
 
 
@@ -113,6 +115,10 @@ def apply_overrides(base: RunStyle, overrides: dict[str, Any], styles: dict[str,
                 ch["bold"] = _boldness(value)
             elif tag == "i":
                 ch["italic"] = bool(value)
+            elif tag == "u":
+                ch["underline"] = bool(value)
+            elif tag == "s":
+                ch["strikeout"] = bool(value)
             elif tag == "bord":
                 ch["border"] = max(0.0, float(value))
             elif tag == "shad":
@@ -252,6 +258,7 @@ class _Cl:
     asc: float = 0.0
     desc: float = 0.0
     choice: FontChoice | None = None
+    decorations: list[tuple[float, float]] = field(default_factory=list)  # underline/strikeout rows, y down
 
 
 @dataclass
@@ -418,8 +425,25 @@ class AssLayout:
                 cl.desc = max(cl.desc, data.win_descent * sy)
             cl.advance = adv + rs.spacing * self.font_scale * rs.scale_x / 100.0
             cl.ink = self._ink(cl)
+            if rs.underline or rs.strikeout:
+                cl.decorations = self._decorations(cl)
             out.append(cl)
         return out
+
+    def _decorations(self, cl: _Cl) -> list[tuple[float, float]]:
+        """Underline/strikeout bands (top, bottom) relative to the baseline, y down, from
+        the face's post and OS/2 tables (libass adds them to the glyph outline)."""
+        if not cl.glyphs:
+            return []
+        g, _, sy = cl.glyphs[0]
+        data = self.resolver.open(g.face)
+        bands = []
+        for on, metric in ((cl.style.underline, data.underline), (cl.style.strikeout, data.strikeout)):
+            if on and metric is not None:
+                pos, size = metric[0] * sy, metric[1] * sy
+                top = -pos - size / 2
+                bands.append((top, top + size))
+        return bands
 
     def _shape_key(self, cl: _Cl, g: ShapedGlyph, sx: float, sy: float) -> GlyphShape:
         choice = cl.choice
@@ -561,10 +585,13 @@ class AssLayout:
         pens: dict[tuple[int, int], tuple[float, float]] = {}
         boxes: list[Quad] = []
         box_shadows: list[Quad] = []
+        decorated: list[tuple[_Cl, float, float, tuple[int, int]]] = []
         for cl, px, by, line_no in placed:
             word = (cl.syllable, line_no)
             if cl.style.border_style == 3 and cl.style.border > 0:
                 self._opaque_box(cl, device_x + px, device_y + by, boxes, box_shadows)
+            if cl.decorations:
+                decorated.append((cl, device_x + px, device_y + by, word))
             pen = px
             lo, hi = pens.get(word, (math.inf, -math.inf))
             pens[word] = (min(lo, device_x + px), max(hi, device_x + px + cl.advance))
@@ -626,8 +653,44 @@ class AssLayout:
                 sh = self.raster.image(shape_, sfx, sfy, border_px, border_px_x) if border_px > 0 else self.raster.image(shape_, sfx, sfy)
                 if sh is not None:
                     shadows.append(Quad(sh.image, six + sh.left, siy + sh.top, "shadow", rs.c4, rs.c4))
+        for cl, pen_x, baseline, word in decorated:
+            self._decoration_quads(cl, pen_x, baseline, word, extent, first_line, sylls, shadows, outlines, fills)
         # libass draws all shadows, then all borders, then all fills
         return box_shadows + shadows + boxes + outlines + fills
+
+    def _decoration_quads(self, cl: _Cl, pen_x: float, baseline: float, word: tuple[int, int],
+                          extent: dict, first_line: dict, sylls: list, shadows: list[Quad],
+                          outlines: list[Quad], fills: list[Quad]) -> None:
+        """Underline/strikeout bars over the cluster's advance, with the same border,
+        shadow and karaoke as its glyphs."""
+        rs = cl.style
+        kind: KaraokeKind = "none"
+        k_start = k_end = 0
+        if 0 <= cl.syllable < len(sylls):
+            s = sylls[cl.syllable]
+            kind, k_start, k_end = s.kind, s.start, s.end
+            if word[1] != first_line.get(cl.syllable, word[1]):
+                k_start = k_end = s.end
+        x0, x1 = extent.get(word, (0.0, 0.0))
+        before = rs.c2 if kind != "none" else rs.c1
+        bx, by = (0.0, 0.0) if rs.border_style == 3 else (rs.border * self.border_scale_x, rs.border * self.border_scale)
+        sxo, syo = rs.shadow_x * self.border_scale_x, rs.shadow_y * self.border_scale
+        for top, bottom in cl.decorations:
+            a, b = pen_x, pen_x + cl.advance
+            img, left, ytop = box_image(a, baseline + top, b, baseline + bottom)
+            if img is None:
+                continue
+            fills.append(Quad(img, left, ytop, "fill", rs.c1, before, kind, k_start, k_end, x0, x1))
+            if bx > 0 or by > 0:
+                bimg, bleft, btop = box_image(a - bx, baseline + top - by, b + bx, baseline + bottom + by)
+                if bimg is not None:
+                    outlines.append(Quad(bimg, bleft, btop, "outline", rs.c3, rs.c3,
+                                         "outline" if kind == "outline" else "none", k_start, k_end, x0, x1))
+            if (sxo or syo) and rs.c4.a > 0:
+                simg, sleft, stop = box_image(a - bx + sxo, baseline + top - by + syo,
+                                              b + bx + sxo, baseline + bottom + by + syo)
+                if simg is not None:
+                    shadows.append(Quad(simg, sleft, stop, "shadow", rs.c4, rs.c4))
 
     def _opaque_box(self, cl: _Cl, pen_x: float, baseline: float, boxes: list[Quad], shadows: list[Quad]) -> None:
         """BorderStyle 3: a box around the cluster (its advance by the font's ascent and
