@@ -275,15 +275,6 @@ class Prepared:
 SPACE_CHARS = {" "}   # break opportunities and trimmed at line ends: libass knows only ' ' 
 
 
-def _unescape(text: str, wrap_style: int) -> str:
-    """ASS escapes the importer may have left in run text: \\N hard break, \\n soft break
-    (a break only in WrapStyle 2), \\h non-breaking space."""
-    if "\\" not in text:
-        return text
-    text = text.replace("\\N", "\n").replace("\\h", "\u00a0")
-    return text.replace("\\n", "\n" if wrap_style == 2 else " ")
-
-
 class AssLayout:
     """The Layout of an ASS-like project at one output size."""
 
@@ -312,6 +303,9 @@ class AssLayout:
         self._shifted: dict[tuple[int, int], EventImage] = {}
         self._last_key: tuple[int, ...] | None = None
         self._last: list[EventImage] = []
+        rotated = sorted(name for name, st in project.styles.items() if st.angle)
+        if rotated:
+            log.warning("rotated styles (Angle) are drawn unrotated: %s", ", ".join(rotated))
 
     # ---- the Layout protocol -------------------------------------------------------
     def events_at(self, t_ms: int) -> list[EventImage]:
@@ -376,7 +370,8 @@ class AssLayout:
         chars: list[tuple[str, RunStyle, int, int]] = []
         for run_index, run in enumerate(line.effective_runs()):
             rs = apply_overrides(base, run.overrides, self.project.styles, line_style) if run.overrides else base
-            for ch in _unescape(run.text, self.project.wrap_style):
+            # importers hand over "\n" for hard breaks (ASS \N) and NBSP for \h
+            for ch in run.text:
                 chars.append((ch, rs, run.syllable, run_index))
         clusters: list[_Cl] = []
         i = 0
@@ -699,13 +694,13 @@ class AssLayout:
         bx, by = rs.border * self.border_scale_x, rs.border * self.border_scale
         x0, x1 = pen_x - bx, pen_x + cl.advance + bx
         y0, y1 = baseline - cl.asc - by, baseline + cl.desc + by
-        img, left, top = _box_image(x0, y0, x1, y1)
+        img, left, top = box_image(x0, y0, x1, y1)
         if img is None:
             return
         boxes.append(Quad(img, left, top, "outline", rs.c3, rs.c3))
         sxo, syo = rs.shadow_x * self.border_scale_x, rs.shadow_y * self.border_scale
         if (sxo or syo) and rs.c4.a > 0:
-            img, left, top = _box_image(x0 + sxo, y0 + syo, x1 + sxo, y1 + syo)
+            img, left, top = box_image(x0 + sxo, y0 + syo, x1 + sxo, y1 + syo)
             if img is not None:
                 shadows.append(Quad(img, left, top, "shadow", rs.c4, rs.c4))
 
@@ -777,8 +772,6 @@ def box_image(x0: float, y0: float, x1: float, y1: float) -> tuple[GlyphImage | 
         _BOX_CACHE[key] = img
     return img, left, top
 
-
-_box_image = box_image
 
 
 _MINUS_CACHE: dict[tuple, Placed] = {}
