@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import freetype
@@ -22,6 +23,7 @@ from hotfolder.render.types import GlyphImage
 
 log = logging.getLogger(__name__)
 
+IMAGE_CACHE = 20000     # bitmaps kept for reuse (a long CJK song at 1080p stays in a few 100 MB)
 SUBPIXEL = 8            # positions are quantized to 1/8 pixel, as in libass
 OBLIQUE_SHEAR = 0x5700 / 0x10000  # libass's synthetic italic
 
@@ -62,7 +64,7 @@ class GlyphRasterizer:
     def __init__(self, resolver: FontResolver) -> None:
         self.resolver = resolver
         self._cbox: dict[GlyphShape, tuple[float, float, float, float] | None] = {}
-        self._images: dict[tuple, Placed | None] = {}
+        self._images: OrderedDict[tuple, Placed | None] = OrderedDict()
         self._stroker = freetype.Stroker()
 
     def _load(self, shape: GlyphShape, squeeze: float = 1.0) -> freetype.Glyph | None:
@@ -118,6 +120,7 @@ class GlyphRasterizer:
         border_x = border if border_x is None else _q(border_x, 1 / 64)
         key = (shape, sub_x, sub_y, border, border_x)
         if key in self._images:
+            self._images.move_to_end(key)
             return self._images[key]
         placed = None
         squeeze = border_x / border if border > 0 and border_x > 0 else 1.0
@@ -152,6 +155,9 @@ class GlyphRasterizer:
                 pixels = np.ascontiguousarray(buf)
                 placed = Placed(GlyphImage(key=("glyph",) + key, pixels=pixels), bm_glyph.left, -bm_glyph.top)
         self._images[key] = placed
+        if len(self._images) > IMAGE_CACHE:
+            # laid-out events keep their own references; this only bounds memory
+            self._images.popitem(last=False)
         return placed
 
 
