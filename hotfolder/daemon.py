@@ -9,6 +9,7 @@ write sidecars and status.json. Watchdog observers only wake the loop early.
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import logging
 import multiprocessing
@@ -615,7 +616,9 @@ class HotFolder:
             self._finished(r.key, report, "job_cancelled", r.options.notify, r.frames)
             return
         if kind == "failed":
-            error = reports.human_error(data.get("kind", "bug"), data.get("error", "unknown error"))
+            # name files as the person dropped them, not by their place in work/
+            said = data.get("error", "unknown error").replace(str(r.wj.dir) + os.sep, "")
+            error = reports.human_error(data.get("kind", "bug"), said)
         else:  # the process ended without a word: a crash; try again up to max_attempts
             code = r.process.exitcode if r.process is not None else None
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
@@ -772,6 +775,7 @@ class Daemon:
     # -- signals
 
     def install_signals(self) -> None:
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1` prints where every thread is
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -1039,6 +1043,7 @@ class Daemon:
 
     def run(self) -> int:
         self.install_signals()
+        logging.getLogger("watchdog").setLevel(max(logging.INFO, logging.getLogger().level))  # its debug is per event
         for root in self.roots:
             root.check_share(time.monotonic())
             if root.share_ok:

@@ -74,8 +74,8 @@ class _Hint(FileSystemEventHandler):
         self.on_change = on_change
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in ("opened", "closed_no_write"):
-            return
+        if event.event_type in ("opened", "closed_no_write") or (event.is_directory and event.event_type == "modified"):
+            return  # reads, and a folder's own change (its entry's event follows anyway)
         name = os.path.basename(os.fsdecode(event.src_path))
         # our own writes (progress sidecars and their temp files) are no news
         if name.endswith(".progress.json") or (name.startswith(".") and name.endswith(".tmp")):

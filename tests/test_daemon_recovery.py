@@ -1,0 +1,143 @@
+"""Faults: kill -9 mid-render, broken projects, a polled folder, a share that vanishes."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from daemon_support import (Daemon, ass_text, done_reports, failed_reports, make_root, probe_frames, read_json,
+                            sidecar_in_work, wait_for, write_config)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_kill_9_mid_render_then_restart_finishes_exactly_once(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root])
+    (root / "inbox" / "crash.ass").write_text(ass_text(3))
+    d = Daemon(cfg)
+    with d:
+        wait_for(lambda: any((root / "work").iterdir()), 30, "the claim", d, interval=0.01)
+        (root / "PAUSE").touch()  # hold it mid-render so the kill surely lands during the job
+        wait_for(lambda: (s := sidecar_in_work(root, "crash.ass")) and s["status"] == "paused", 30, "paused", d)
+        jobdir = next((root / "work").iterdir())
+        worker = json.loads((jobdir / "job.json").read_text())["worker_pid"]
+        d.kill9()
+    # the render process dies with its daemon: no orphan finishes the job behind our back
+    wait_for(lambda: not _alive(worker), 5, "the orphaned render process to die")
+    assert jobdir.exists() and (jobdir / "crash.ass").exists()
+    (root / "PAUSE").unlink()
+    with Daemon(cfg, "--once") as d2:
+        assert d2.wait(90) == 0, d2.log()
+        log = d2.log()
+    assert "was left by" in log
+    videos = sorted(p.name for p in (root / "done").glob("*.mp4"))
+    assert videos == ["crash.mp4"], videos
+    report = done_reports(root)["crash.json"]
+    assert report["status"] == "done" and report["attempts"] == 2
+    assert list((root / "work").iterdir()) == [] and not failed_reports(root)
+    assert sorted(p.name for p in (root / "inbox").iterdir()) == []
+    assert probe_frames(root / "done" / "crash.mp4")[0] == report["frames"]
+
+
+def test_broken_projects_fail_with_a_readable_report_and_the_daemon_goes_on(tmp_path: Path):
+    root = make_root(tmp_path)
+    inbox = root / "inbox"
+    (inbox / "low").mkdir()
+    cfg = write_config(tmp_path, [root])
+    (root / "PAUSE").touch()
+    (inbox / "garbage.kproj").write_text("version: 1\ntitle: [unclosed\nlines: 5\n")
+    (inbox / "noaudio.kproj").write_text("version: 1\ntitle: x\nmedia:\n  audio: nothere.ogg\nlines:\n"
+                                         "  - text: \"a|b\"\n    times: [0.5, 1.0, 1.5]\n")
+    (inbox / "badside.ass").write_text(ass_text(2))
+    (inbox / "badside.ass.yaml").write_text("priority: 1\ncolour: red\n")
+    (inbox / "escape.ass").write_text(ass_text(2))
+    (inbox / "escape.ass.yaml").write_text("output: ../../evil.mp4\n")
+    (inbox / "twice").mkdir()
+    (inbox / "twice" / "a.ass").write_text(ass_text(2))
+    (inbox / "twice" / "b.lrc").write_text("[00:01.00]hello\n")
+    (inbox / "low" / "good.ass").write_text(ass_text(2))  # runs last: the daemon kept going
+    with Daemon(cfg, "--once") as d:
+        wait_for(lambda: (s := read_json(root / "status.json")) and s["queued_jobs"] == 6, 20, "six queued", d)
+        (root / "PAUSE").unlink()
+        assert d.wait(120) == 0, d.log()
+    reports = failed_reports(root)
+    assert set(reports) == {"garbage.json", "noaudio.json", "badside.json", "escape.json", "twice.json"}
+    for name, r in reports.items():
+        assert r["status"] == "failed" and r["error"] and r["error"].endswith("."), (name, r)
+        assert isinstance(r["log"], list) and r["finished_at"] and r["schema"] == 1
+    assert "garbage.kproj" in reports["garbage.json"]["error"] and "project could not be used" in reports["garbage.json"]["error"]
+    assert "noaudio.kproj: audio file not found: nothere.ogg" in reports["noaudio.json"]["error"]
+    assert "work/" not in reports["garbage.json"]["error"]
+    assert "colour: unknown key" in reports["badside.json"]["error"]
+    assert "must be a file name only" in reports["escape.json"]["error"]
+    assert "exactly one project file" in reports["twice.json"]["error"]
+    # the files as dropped, in a folder that can be dropped into the inbox again
+    assert (root / "failed" / "badside" / "badside.ass.yaml").exists()
+    assert (root / "failed" / "twice" / "a.ass").exists() and (root / "failed" / "twice" / "b.lrc").exists()
+    assert not (tmp_path / "evil.mp4").exists() and not (root / "evil.mp4").exists()
+    assert set(done_reports(root)) == {"good.json"}
+    status = json.loads((root / "status.json").read_text())
+    assert status["completed_jobs"] == 1 and status["failed_jobs"] == 5 and status["queue_status"] == "idle"
+
+
+def test_polled_folder_takes_jobs_dropped_by_hand(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root], watch="poll", rescan_interval=30.0)  # the polling observer must notice
+    with Daemon(cfg) as d:
+        wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
+        time.sleep(0.5)
+        (root / "inbox" / "polled.ass").write_text(ass_text(2))
+        report = wait_for(lambda: done_reports(root).get("polled.json"), 40, "the job to finish", d)
+        assert "watching with poll" in d.log()
+    assert report["status"] == "done" and (root / "done" / "polled.mp4").exists()
+
+
+def _bindfs_available() -> bool:
+    return shutil.which("bindfs") is not None and shutil.which("fusermount") is not None and os.path.exists("/dev/fuse")
+
+
+@pytest.mark.skipif(not _bindfs_available(), reason="bindfs / FUSE not available")
+def test_share_vanishing_does_nothing_destructive(tmp_path: Path):
+    src = make_root(tmp_path, "server")          # what the file server holds
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    if subprocess.run(["bindfs", str(src), str(mnt)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount with bindfs here")
+    try:
+        (src / "PAUSE").touch()
+        (src / "inbox" / "kept.ass").write_text(ass_text(2))
+        cfg = write_config(tmp_path, [mnt], watch="auto")
+        with Daemon(cfg) as d:
+            wait_for(lambda: (s := read_json(src / "status.json")) and s["queued_jobs"] == 1, 20, "queued", d)
+            assert "watching with poll" in d.log()  # a FUSE mount is polled
+            subprocess.run(["fusermount", "-uz", str(mnt)], check=True)
+            wait_for(lambda: "share is not mounted" in d.log(), 10, "the daemon to notice", d)
+            (src / "PAUSE").unlink()  # would let the job run, if the daemon could see the share
+            before = sorted(str(p.relative_to(src)) for p in src.rglob("*"))
+            time.sleep(2.5)
+            # the empty mount point got nothing (no status.json claiming an empty queue, no folders)
+            assert list(mnt.iterdir()) == []
+            after = sorted(str(p.relative_to(src)) for p in src.rglob("*"))
+            assert after == before and (src / "inbox" / "kept.ass").exists()
+            assert not failed_reports(src) and list((src / "work").iterdir()) == []
+            subprocess.run(["bindfs", str(src), str(mnt)], check=True)
+            report = wait_for(lambda: done_reports(src).get("kept.json"), 40, "the job after the share is back", d)
+            assert "the share is back" in d.log()
+        assert report["status"] == "done"
+    finally:
+        subprocess.run(["fusermount", "-uz", str(mnt)], capture_output=True)
