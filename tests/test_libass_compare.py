@@ -82,6 +82,8 @@ CASES: dict[str, dict] = {
             r"Dialogue: 0,0:00:00.00,0:00:04.00,Default,,0,0,0,,{\kf50}春{\kf50}の{\kf50}歌 {\kf50}한{\kf50}국",
             r"Dialogue: 0,0:00:00.00,0:00:04.00,Default,,0,0,0,,{\k50}مرحبا {\k50}بالعالم",
             r"Dialogue: 0,0:00:00.00,0:00:04.00,Default,,0,0,0,,{\k50}Cafe\N{\k50}ñandu e̊x",
+            # a colour change inside an Arabic word: libass shapes each run on its own
+            r"Dialogue: 0,0:00:00.00,0:00:04.00,Default,,0,0,0,,{\pos(160,20)\k50}مر{\1c&HFF00FF&}حبا {\k50}بال{\1c&H00FF00&}عالم",
         ]),
         times=[0, 120, 500, 700],
     ),

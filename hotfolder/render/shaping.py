@@ -88,7 +88,8 @@ def shape(
         data = resolver.open(face)
         buf = hb.Buffer()
         buf.cluster_level = hb.BufferClusterLevel.MONOTONE_CHARACTERS
-        # the whole text as context, so Arabic joins across segment edges
+        # the run's text as context, so Arabic joins across font/direction segments;
+        # nothing across style runs: libass 0.17 shapes every run on its own
         buf.add_codepoints([ord(c) for c in text], start, end - start)
         buf.guess_segment_properties()
         buf.direction = "rtl" if rtl else "ltr"
