@@ -6,6 +6,16 @@ with PlayRes → output scaling, rasterize fill/border/shadow bitmaps (glyphs.py
 the karaoke parameters of every quad. Events visible at the same time are stacked without
 overlap by libass's collision rule (per layer, in read order, positions kept once chosen).
 
+libass 0.17 behaviours reproduced here because frames compared with libass showed them:
+fonts sized by the OS/2 win ascent+descent, no kerning; positions scale by PlayResX/Y per
+axis while glyphs scale by the height only, borders and shadows per axis (elliptic pen);
+every style/karaoke run is its own bidi paragraph (left-to-right base) and is shaped on its
+own; a \\kf wipe runs from the syllable's first ink over the width of its advances; a
+syllable continued on a later line lights there when it ends; collision boxes include the
+borders of the first and last line; bottom-aligned events move up, all others down; an
+italic run followed by upright text advances to its ink edge; a translucent fill is cut out
+of its border (o > g ? o - g/2 : 0); BorderStyle 3 draws one box per character.
+
 `AssLayout.events_at(t)` is called for every frame: the visible set is found with two
 array comparisons and the previous answer is returned when it did not change; prepared
 events are cached.
@@ -293,7 +303,11 @@ class AssLayout:
         # libass scales borders and shadows per axis (PlayResX→width, PlayResY→height)
         self.border_scale = self.scale_y if project.scaled_border_and_shadow else 1.0
         self.border_scale_x = self.scale_x if project.scaled_border_and_shadow else 1.0
-        self.resolver = resolver or FontResolver(fonts_dir or project.media.fonts_dir)
+        if fonts_dir is None and project.media.fonts_dir is not None:
+            fonts_dir = project.media.fonts_dir
+            if not fonts_dir.is_absolute():
+                fonts_dir = project.source.parent / fonts_dir
+        self.resolver = resolver or FontResolver(fonts_dir)
         self.raster = GlyphRasterizer(self.resolver)
         self.lines: list[Line] = list(project.lines)   # read order
         self._starts = np.array([ln.start for ln in self.lines], dtype=np.int64)
