@@ -341,8 +341,8 @@ class HotFolder:
         if settled and q.options_for != cand.signature:
             q.options_for = cand.signature
             q.options, q.option_error = JobOptions(), None
-            sidecar = cand.sidecar
-            if sidecar.exists():
+            sidecar = cand.options_file()
+            if sidecar is not None:
                 try:
                     q.options = parse_sidecar(sidecar.read_text(encoding="utf-8"), sidecar.name)
                     output_name(q.options.output, split_job_name(cand.name)[0])

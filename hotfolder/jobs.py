@@ -178,6 +178,16 @@ class Candidate:
     def sidecar(self) -> Path:
         return self.path.parent / sidecar_name(self.name)
 
+    def options_file(self) -> Path | None:
+        """The job's sidecar: beside it; for a bundle also `<project file>.yaml` inside it."""
+        if self.sidecar.is_file():
+            return self.sidecar
+        if self.bundle:
+            project = bundle_project(self.path)
+            if project is not None and (project.parent / sidecar_name(project.name)).is_file():
+                return project.parent / sidecar_name(project.name)
+        return None
+
 
 def _file_sig(path: Path) -> tuple[int, int] | None:
     try:

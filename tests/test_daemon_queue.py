@@ -100,3 +100,66 @@ def test_slowly_written_file_is_taken_only_when_complete(tmp_path: Path):
     frames, duration = probe_frames(root / "done" / "slow.mp4")
     assert frames == 42
     assert (root / "done" / "sources" / "slow" / "slow.ass").read_text() == text
+
+
+def _tone(path: Path, seconds: float) -> None:
+    """A short 16-bit mono WAV tone."""
+    import wave
+
+    import numpy as np
+
+    t = np.arange(int(22050 * seconds)) / 22050
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        w.writeframes((8000 * np.sin(2 * np.pi * 440 * t)).astype("<i2").tobytes())
+
+
+KPROJ = """version: 1
+title: {title}
+media:
+  audio: {audio}
+display: {{title_card: false}}
+lines:
+  - text: "one |two |three"
+    times: [0.2, 0.6, 1.0, 1.6]
+"""
+
+
+def test_media_named_by_a_file_travel_with_it_and_bundles_and_inner_sidecars(tmp_path: Path):
+    root = make_root(tmp_path)
+    inbox = root / "inbox"
+    cfg = write_config(tmp_path, [root])
+    _tone(inbox / "solo.wav", 2.0)
+    (inbox / "solo.kproj").write_text(KPROJ.format(title="solo", audio="solo.wav"))
+    _tone(inbox / "shared.wav", 2.0)
+    (inbox / "first.kproj").write_text(KPROJ.format(title="first", audio="shared.wav"))
+    (root / "PAUSE").touch()
+    # the second user of shared.wav is still waiting when the first finishes: the file must stay
+    (inbox / "second.kproj").write_text(KPROJ.format(title="second", audio="shared.wav"))
+    (inbox / "second.kproj.yaml").write_text("priority: 95\n")
+    bundle = inbox / "low" / "My Song"
+    (bundle / "media").mkdir(parents=True)
+    _tone(bundle / "media" / "tune.wav", 1.5)
+    (bundle / "song.kproj").write_text(KPROJ.format(title="bundle", audio="media/tune.wav"))
+    (bundle / "song.kproj.yaml").write_text("output: bundled.mkv\n")
+    with Daemon(cfg) as d:
+        wait_for(lambda: (s := read_json(root / "status.json")) and s["queued_jobs"] == 4, 20, "four queued", d)
+        (root / "PAUSE").unlink()
+        wait_for(lambda: len(done_reports(root)) + len(list((root / "failed").glob("*.json"))) == 4, 90,
+                 "all four jobs to end", d)
+    done = done_reports(root)
+    assert set(done) == {"solo.json", "first.json", "second.json", "bundled.json"}, list((root / "failed").iterdir())
+    history = json.loads((root / ".hotfolder" / "history.json").read_text())
+    assert [r["name"] for r in history][0] == "second.kproj"  # it ran last, after first.kproj was filed
+    assert sorted(p.name for p in inbox.rglob("*")) == ["low"]  # media went with their jobs
+    assert done["bundled.json"]["output"] == "done/bundled.mkv" and (root / "done" / "bundled.mkv").exists()
+    assert (root / "done" / "sources" / "solo" / "solo.wav").exists()
+    assert (root / "done" / "sources" / "bundled" / "My Song" / "media" / "tune.wav").exists()
+    assert not (inbox / "solo.wav").exists()       # went with its job
+    assert not (inbox / "low" / "My Song").exists()
+    import av
+
+    with av.open(str(root / "done" / "solo.mp4")) as c:
+        assert c.streams.audio and abs(c.duration / 1e6 - 2.0) < 0.15
