@@ -601,6 +601,8 @@ class AssLayout:
                 self._opaque_box(cl, device_x + px, device_y + by, boxes, box_shadows)
             if cl.decorations:
                 decorated.append((cl, device_x + px, device_y + by, word))
+                # libass adds the bars to the outline: they are ink from the pen on
+                ink_left[word] = min(ink_left.get(word, math.inf), device_x + px)
             pen = px
             lo, hi = pens.get(word, (math.inf, -math.inf))
             pens[word] = (min(lo, device_x + px), max(hi, device_x + px + cl.advance))
@@ -613,13 +615,13 @@ class AssLayout:
                 if box is not None and cl.kind == "char":
                     ink_left[word] = min(ink_left.get(word, math.inf), gx + box[0])
                 pen += g.x_advance * sx
-        # the wipe of a word: from its leftmost ink over the width of its advances
-        # (measured against libass 0.17: the wipe reaches the right edge one advance after
-        # the first ink, not at the last glyph's ink edge)
+        # the wipe of a word: from its leftmost ink over the width of its advances, in
+        # whole pixels (measured against libass 0.17: the wipe reaches the right edge one
+        # advance after the first ink, not at the last glyph's ink edge)
         extent: dict[tuple[int, int], tuple[float, float]] = {}
         for word, (p0, p1) in pens.items():
             x0 = ink_left.get(word, p0)
-            extent[word] = (x0, x0 + (p1 - p0))
+            extent[word] = (round(x0), round(x0 + (p1 - p0)))
         first_line: dict[int, int] = {}
         for syl, line_no in pens:
             first_line[syl] = min(first_line.get(syl, line_no), line_no)
