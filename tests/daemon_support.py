@@ -69,11 +69,12 @@ def write_config(base: Path, roots: list[Path], **extra: Any) -> Path:
 class Daemon:
     """`python -m hotfolder run -c CFG` as a subprocess, its log in a file."""
 
-    def __init__(self, config: Path, *extra: str) -> None:
+    def __init__(self, config: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.log_path = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self._log = open(self.log_path, "wb")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        env.pop("NOTIFY_SOCKET", None)
+        base = dict(os.environ, PYTHONUNBUFFERED="1")
+        base.pop("NOTIFY_SOCKET", None)
+        env = {**base, **(env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "hotfolder", "-v", "run", "-c", str(config), *extra],
                                      stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
 

@@ -1,0 +1,63 @@
+"""The daemon as a service: systemd notifications over a real socket, SIGHUP reloads."""
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from pathlib import Path
+
+from daemon_support import Daemon, ass_text, done_reports, make_root, probe_frames, read_json, wait_for, write_config
+
+
+def test_systemd_notifications_ready_watchdog_status_stopping(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root])
+    (root / "inbox" / "n.ass").write_text(ass_text(2))
+    sock_path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(0.2)
+    messages: list[str] = []
+    try:
+        with Daemon(cfg, "--once", env={"NOTIFY_SOCKET": str(sock_path)}) as d:
+            deadline = time.monotonic() + 60
+            while d.proc.poll() is None and time.monotonic() < deadline:
+                try:
+                    messages.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    pass
+            assert d.wait(10) == 0, d.log()
+        while True:
+            try:
+                messages.append(sock.recv(4096).decode())
+            except (socket.timeout, BlockingIOError):
+                break
+    finally:
+        sock.close()
+    assert messages[0] == "READY=1", messages
+    assert "WATCHDOG=1" in messages and messages[-1] == "STOPPING=1"
+    assert any(m.startswith("STATUS=") and "running" in m for m in messages), messages
+    assert "n.json" in done_reports(root)
+
+
+def test_sighup_reloads_the_config_and_keeps_the_old_one_when_broken(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root])
+    with Daemon(cfg) as d:
+        wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
+        cfg.write_text(cfg.read_text() + "workers: many\n")
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config not reloaded" in d.log() and "workers: expected an integer" in d.log(), 10,
+                 "the bad config to be refused", d)
+        write_config(tmp_path, [root], render={"width": 320, "height": 180})
+        d.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "configuration reloaded" in d.log(), 10, "the reload", d)
+        (root / "inbox" / "after.ass").write_text(ass_text(2))
+        report = wait_for(lambda: done_reports(root).get("after.json"), 40, "the job", d)
+        assert d.proc.poll() is None
+    assert report["settings"]["width"] == 320
+    import av
+
+    with av.open(str(root / "done" / "after.mp4")) as c:
+        assert (c.streams.video[0].width, c.streams.video[0].height) == (320, 180)
+    assert probe_frames(root / "done" / "after.mp4")[0] == report["frames"]
