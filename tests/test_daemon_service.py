@@ -61,3 +61,29 @@ def test_sighup_reloads_the_config_and_keeps_the_old_one_when_broken(tmp_path: P
     with av.open(str(root / "done" / "after.mp4")) as c:
         assert (c.streams.video[0].width, c.streams.video[0].height) == (320, 180)
     assert probe_frames(root / "done" / "after.mp4")[0] == report["frames"]
+
+
+def test_init_and_control_commands_make_the_files_a_person_would(tmp_path: Path, capsys):
+    from hotfolder.cli import main
+    from hotfolder.config import load_config
+
+    root = tmp_path / "share" / "karaoke"
+    cfg = tmp_path / "etc" / "hotfolder.yaml"
+    assert main(["init", str(root), "--priorities", "--config", str(cfg), "--size", "640x360", "--fps", "25"]) == 0
+    for sub in (".hotfolder", "inbox/high", "inbox/urgent", "work", "done", "failed"):
+        assert (root / sub).is_dir()
+    config = load_config(cfg)
+    assert config.hotfolders[0].root == root.resolve() and (config.render.width, config.render.fps) == (640, 25)
+    assert main(["init", str(root), "--config", str(cfg)]) == 1  # never overwrites a config
+    assert main(["pause", str(root)]) == 0 and (root / "PAUSE").exists()
+    (root / "inbox" / "PAUSE").touch()
+    assert main(["resume", str(root)]) == 0 and not (root / "PAUSE").exists() and not (root / "inbox" / "PAUSE").exists()
+    assert main(["stop", str(root)]) == 0 and (root / "STOP").exists()
+    assert main(["start", str(root)]) == 0 and not (root / "STOP").exists()
+    assert main(["cancel", str(root), "song.ass"]) == 0 and (root / "inbox" / "song.ass.cancel").exists()
+    (root / "inbox" / "high" / "a.ass").write_text("x")
+    (root / "inbox" / "b.lrc").write_text("x")
+    assert main(["clear", str(root)]) == 0
+    assert (root / "inbox" / "high" / "a.ass.cancel").exists() and (root / "inbox" / "b.lrc.cancel").exists()
+    assert main(["pause", str(tmp_path / "nothere")]) == 1
+    assert "is not a hot folder" in capsys.readouterr().err

@@ -2,10 +2,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
+import yaml
+
 from hotfolder.claims import create_hotfolder
+from hotfolder.config import parse_config
+
+
+def load_config_text(text: str) -> None:
+    parse_config(yaml.safe_load(text))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,16 +22,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also create the inbox subfolders urgent/ high/ normal/ low/")
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="also write a config file for this hot folder (never overwrites)")
+    parser.add_argument("--size", metavar="WxH", help="video size written into that config (default 1920x1080)")
+    parser.add_argument("--fps", type=int, help="frame rate written into that config (default 30)")
 
 
-def config_text(root: Path) -> str:
+def config_text(root: Path, width: int = 1920, height: int = 1080, fps: int = 30) -> str:
     return (f"# written by `hotfolder init`; every key is explained in config.example.yaml\n"
-            f"hotfolders:\n  - root: {str(root)!r}\n"
-            f"settle_seconds: 2.0\nwatch: auto\nworkers: 1\n")
+            f"hotfolders:\n  - root: {json.dumps(str(root))}\n"
+            f"settle_seconds: 2.0\nwatch: auto\nworkers: 1\n"
+            f"render: {{width: {width}, height: {height}, fps: {fps}, encoder: auto, crf: 20, preset: veryfast}}\n")
 
 
 def run(args: argparse.Namespace) -> int:
     root = args.root.resolve()
+    width, height = 1920, 1080
+    if args.size:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+        except ValueError:
+            print(f"hotfolder init: --size {args.size!r} is not WIDTHxHEIGHT", file=sys.stderr)
+            return 2
     try:
         places = create_hotfolder(root)
         if args.priorities:
@@ -39,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"hotfolder init: {args.config} exists; not overwritten", file=sys.stderr)
             return 1
         args.config.parent.mkdir(parents=True, exist_ok=True)
-        args.config.write_text(config_text(root), encoding="utf-8")
+        text = config_text(root, width, height, args.fps or 30)
+        try:
+            load_config_text(text)
+        except ValueError as exc:
+            print(f"hotfolder init: {exc}", file=sys.stderr)
+            return 2
+        args.config.write_text(text, encoding="utf-8")
         print(f"  config written: {args.config}")
         print(f"  start it with:  hotfolder run -c {args.config}")
     else:
