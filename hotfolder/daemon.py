@@ -161,6 +161,7 @@ class HotFolder:
         self.last_status = -1e9
         self.last_work_check = -1e9
         self.last_heartbeat = -1e9
+        self.last_lease_refresh = -1e9
         self.lease_seen: dict[str, tuple[float, float]] = {}
         self.batch = Batch()
         self.history: deque[dict[str, Any]] = deque(maxlen=daemon.config.history)
@@ -470,7 +471,10 @@ class HotFolder:
 
     # -- leases and jobs left in work/
 
-    def refresh_leases(self) -> None:
+    def refresh_leases(self, now: float) -> None:
+        if now - self.last_lease_refresh < 1.0:
+            return
+        self.last_lease_refresh = now
         for r in self.running:
             try:
                 claims.touch_lease(r.wj.dir)
@@ -724,7 +728,7 @@ class HotFolder:
             total=len(recs), completed=sum(1 for j in recs if j.state == "done"),
             failed=sum(1 for j in recs if j.state in ("failed", "cancelled")),
             queued=sum(1 for j in recs if j.state == "queued"))
-        status = queue_status(self.paused, self.stopped, len(self.running))
+        status = queue_status(self.paused, self.stopped or self.daemon.stopped_for_good, len(self.running))
         completion = None
         if not held and (ordered or self.running):
             completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()
@@ -765,6 +769,7 @@ class Daemon:
         self.running: list[Running] = []
         self.roots = [HotFolder(self, h) for h in config.hotfolders]
         self.shutdown_at: float | None = None
+        self.stopped_for_good = False     # after SIGTERM: status.json says "stopped"
         self.reload_requested = False
         self.mp = multiprocessing.get_context("spawn")
         self.systemd = _systemd()
@@ -982,7 +987,7 @@ class Daemon:
                         r.pause.set()
                     else:
                         r.pause.clear()
-            root.refresh_leases()
+            root.refresh_leases(now)
             if not shutting:
                 root.check_work(now)
             root._heartbeat(now)
@@ -999,6 +1004,8 @@ class Daemon:
                     r.root.finish(r)
                 except OSError as exc:
                     log.error("%s: could not file the result: %s; it will be taken back from work/", r.name, exc)
+                except Exception:  # a bug filing one job must not end the service
+                    log.exception("%s: could not file the result; it will be taken back from work/", r.name)
         if not shutting:
             self.claim_free_workers()
         for root in self.roots:
@@ -1052,8 +1059,18 @@ class Daemon:
         log.info("hotfolder daemon on %s: %s (%d worker%s)", HOST, ", ".join(str(r.cfg.root) for r in self.roots),
                  self.config.workers, "" if self.config.workers == 1 else "s")
         try:
+            failures = 0
             while True:
-                self.tick()
+                try:
+                    self.tick()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("the main loop failed (%d in a row); going on", failures)
+                    if failures == 3:
+                        for root in self.roots:
+                            root.notifier.daemon_error("the hotfolder main loop keeps failing; see the log")
+                    time.sleep(min(5.0, failures))
                 if self.shutdown_at is not None:
                     if not self.running:
                         break
@@ -1068,6 +1085,7 @@ class Daemon:
                 self.wake.clear()
         finally:
             self._notify_sd("STOPPING=1")
+            self.stopped_for_good = self.shutdown_at is not None
             for root in self.roots:
                 if root.share_ok:
                     root.message = "the daemon stopped" if self.shutdown_at is not None else None

@@ -123,4 +123,5 @@ def test_sigterm_puts_the_running_job_back_within_ten_seconds(tmp_path: Path):
     if (root / "inbox" / "term.ass").exists():
         side = json.loads((root / "inbox" / "term.ass.progress.json").read_text())
         assert side["status"] == "queued" and side["attempts"] == 0
-    assert json.loads((root / "status.json").read_text())["message"] == "the daemon stopped"
+    final = json.loads((root / "status.json").read_text())
+    assert final["message"] == "the daemon stopped" and final["queue_status"] == "stopped"

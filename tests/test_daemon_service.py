@@ -83,7 +83,11 @@ def test_init_and_control_commands_make_the_files_a_person_would(tmp_path: Path,
     assert main(["cancel", str(root), "song.ass"]) == 0 and (root / "inbox" / "song.ass.cancel").exists()
     (root / "inbox" / "high" / "a.ass").write_text("x")
     (root / "inbox" / "b.lrc").write_text("x")
-    assert main(["clear", str(root)]) == 0
+    (root / "inbox" / "vip").mkdir()            # a priority folder only the config knows
+    (root / "inbox" / "vip" / "c.kproj").write_text("x")
+    cfg.write_text(cfg.read_text().replace("\nsettle", "\n    priorities: {vip: 1, high: 10}\nsettle"))
+    assert main(["clear", str(root), "-c", str(cfg)]) == 0
     assert (root / "inbox" / "high" / "a.ass.cancel").exists() and (root / "inbox" / "b.lrc.cancel").exists()
+    assert (root / "inbox" / "vip" / "c.kproj.cancel").exists() and not (root / "inbox" / "vip.cancel").exists()
     assert main(["pause", str(tmp_path / "nothere")]) == 1
     assert "is not a hot folder" in capsys.readouterr().err

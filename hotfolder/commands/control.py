@@ -18,6 +18,9 @@ def add_arguments_for(name: str, parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", type=Path, help="the hot folder")
     if name == "cancel":
         parser.add_argument("job", help="the job's file (or folder) name as dropped, e.g. song.ass")
+    if name == "clear":
+        parser.add_argument("-c", "--config", type=Path,
+                            help="the daemon's config, for priority subfolder names other than urgent/high/normal/low")
 
 
 def _places(root: Path) -> Places | None:
@@ -62,9 +65,20 @@ def run_for(name: str, args: argparse.Namespace) -> int:
     elif name == "clear":
         from hotfolder.config import DEFAULT_PRIORITIES
 
-        found, _ = scan_inbox(places.inbox, DEFAULT_PRIORITIES, 50)
-        # a priority folder not among the defaults is looked into too when it is numeric
-        for cand in found:
+        priorities = dict(DEFAULT_PRIORITIES)
+        if args.config:
+            from hotfolder.config import ConfigError, load_config
+
+            try:
+                cfg = load_config(args.config)
+            except ConfigError as exc:
+                print(f"hotfolder clear: {exc}", file=sys.stderr)
+                return 2
+            for h in cfg.hotfolders:
+                if h.root.resolve() == places.root.resolve():
+                    priorities = dict(h.priorities)
+        jobs, _ = scan_inbox(places.inbox, priorities, 50)
+        for cand in jobs:
             (cand.path.parent / f"{cand.name}.cancel").touch()
-        print(f"cancel requested for {len(found)} queued job(s)")
+        print(f"cancel requested for {len(jobs)} queued job(s)")
     return 0
