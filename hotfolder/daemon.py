@@ -654,13 +654,14 @@ class HotFolder:
     def write_sidecars(self, now: float, force: bool = False) -> None:
         interval = self.config.status_interval
         for r in self.running:
-            if not force and now - r.sidecar_at < interval:
-                continue
             paused = r.pause is not None and r.pause.is_set()
             state = "paused" if paused or (r.progress or {}).get("status") == "paused" else \
                 ((r.progress or {}).get("status") or "starting")
             if state not in ("starting", "rendering", "paused", "verifying"):
                 state = "rendering"
+            changed = r.sidecar is None or r.sidecar["status"] != state  # a new state shows at once
+            if not force and not changed and now - r.sidecar_at < interval:
+                continue
             r.sidecar = reports.running_sidecar(name=r.name, priority=r.priority, state=state, progress=r.progress,
                                                 total_frames=r.frames, host=HOST, started_at=r.started_at,
                                                 attempts=r.attempts, now=now_local())
