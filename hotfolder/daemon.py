@@ -162,6 +162,7 @@ class HotFolder:
         self.last_work_check = -1e9
         self.last_heartbeat = -1e9
         self.last_lease_refresh = -1e9
+        self.last_history_merge = -1e9
         self.lease_seen: dict[str, tuple[float, float]] = {}
         self.batch = Batch()
         self.history: deque[dict[str, Any]] = deque(maxlen=daemon.config.history)
@@ -192,16 +193,54 @@ class HotFolder:
         except (OSError, ValueError, TypeError):
             pass
         try:
-            node = json.loads((self.places.marker / "nodes" / f"{HOST}.json").read_text(encoding="utf-8"))
+            node = json.loads((self.places.marker / "nodes" / f"{self.daemon.node_id}.json").read_text(encoding="utf-8"))
             self.speed = Speed(**node["speed"])
         except (OSError, ValueError, TypeError, KeyError):
             pass
 
+    def _merge_history(self) -> list[dict[str, Any]]:
+        """Our finished jobs and those other nodes on this share wrote, newest first."""
+        try:
+            disk = json.loads((self.places.marker / "history.json").read_text(encoding="utf-8"))
+            if not isinstance(disk, list):
+                disk = []
+        except (OSError, ValueError):
+            disk = []
+        seen: dict[tuple, dict[str, Any]] = {}
+        for rep in [*self.history, *disk]:
+            if isinstance(rep, dict) and "name" in rep:
+                seen.setdefault((rep.get("name"), rep.get("finished_at"), rep.get("host"), rep.get("output"),
+                                 rep.get("source")), rep)
+        merged = sorted(seen.values(), key=lambda r: r.get("finished_at") or "", reverse=True)
+        return merged[: self.history.maxlen]
+
     def _save_history(self) -> None:
         try:
-            write_json_atomic(self.places.marker / "history.json", list(self.history))
+            merged = self._merge_history()
+            self.history.clear()
+            self.history.extend(merged)
+            write_json_atomic(self.places.marker / "history.json", merged)
         except OSError as exc:
             log.warning("%s: cannot save history: %s", self.cfg.root, exc)
+
+    def _foreign_running_rows(self) -> list[reports.JobRow]:
+        """Jobs other nodes (or other GPU instances) run on this share, from their sidecars."""
+        ours = {r.wj.dir.name for r in self.daemon.running}
+        rows = []
+        try:
+            dirs = [d for d in self.places.work.iterdir() if d.is_dir() and d.name not in ours]
+        except OSError:
+            return rows
+        for d in dirs:
+            meta = claims.load_work_job(d)
+            if meta is None:
+                continue
+            try:
+                side = json.loads(meta.progress_path.read_text(encoding="utf-8"))
+                rows.append(reports.row_from_sidecar(side))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return rows
 
     def _heartbeat(self, now: float) -> None:
         if now - self.last_heartbeat < 10.0:
@@ -209,8 +248,8 @@ class HotFolder:
         self.last_heartbeat = now
         try:
             (self.places.marker / "nodes").mkdir(exist_ok=True)
-            write_json_atomic(self.places.marker / "nodes" / f"{HOST}.json", {
-                "host": HOST, "pid": os.getpid(), "updated_at": reports.iso(now_local()),
+            write_json_atomic(self.places.marker / "nodes" / f"{self.daemon.node_id}.json", {
+                "host": HOST, "gpu": self.daemon.gpu, "pid": os.getpid(), "updated_at": reports.iso(now_local()),
                 "running": [r.name for r in self.running], "speed": asdict(self.speed)})
         except OSError:
             pass
@@ -718,6 +757,12 @@ class HotFolder:
                 except OSError:
                     pass
         running_rows = [reports.row_from_sidecar(r.sidecar) for r in self.running if r.sidecar]
+        running_rows += self._foreign_running_rows()
+        if now - self.last_history_merge >= IDLE_STATUS_INTERVAL:
+            self.last_history_merge = now
+            merged = self._merge_history()
+            self.history.clear()
+            self.history.extend(merged)
         for r in self.running:
             rec = self.batch.records.get(r.key)
             if rec is not None:
@@ -765,6 +810,7 @@ class Daemon:
         self.gpu = gpu
         self.log_format, self.verbose = log_format, verbose
         self.token = secrets.token_hex(8)
+        self.node_id = HOST if gpu is None else f"{HOST}-gpu{gpu}"   # one per hotfolder@N instance
         self.lease = Lease(HOST, os.getpid(), self.token)
         self.wake = threading.Event()
         self.running: list[Running] = []

@@ -141,3 +141,23 @@ def test_share_vanishing_does_nothing_destructive(tmp_path: Path):
         assert report["status"] == "done"
     finally:
         subprocess.run(["fusermount", "-uz", str(mnt)], capture_output=True)
+
+
+def test_two_daemons_on_one_share_render_each_job_exactly_once(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root])
+    (root / "PAUSE").touch()
+    names = [f"j{i}.ass" for i in range(5)]
+    for n in names:
+        (root / "inbox" / n).write_text(ass_text(2))
+    with Daemon(cfg) as d1, Daemon(cfg) as d2:
+        wait_for(lambda: (s := read_json(root / "status.json")) and s["queued_jobs"] == 5, 20, "queued", d1)
+        time.sleep(0.5)
+        (root / "PAUSE").unlink()
+        wait_for(lambda: len(done_reports(root)) == 5, 90, "five jobs done", d2)
+        time.sleep(1.0)  # a second render of any job would show up as "j0 (2).mp4"
+        started = d1.log().count(": started (") + d2.log().count(": started (")
+    assert sorted(p.name for p in (root / "done").glob("*.mp4")) == [n.replace(".ass", ".mp4") for n in names]
+    assert started == 5 and list((root / "work").iterdir()) == [] and not failed_reports(root)
+    history = json.loads((root / ".hotfolder" / "history.json").read_text())
+    assert sorted(r["name"] for r in history) == names  # both daemons' jobs, merged
