@@ -163,3 +163,26 @@ def test_media_named_by_a_file_travel_with_it_and_bundles_and_inner_sidecars(tmp
 
     with av.open(str(root / "done" / "solo.mp4")) as c:
         assert c.streams.audio and abs(c.duration / 1e6 - 2.0) < 0.15
+
+
+def test_a_job_waits_for_the_media_it_names_to_settle(tmp_path: Path):
+    root = make_root(tmp_path)
+    inbox = root / "inbox"
+    cfg = write_config(tmp_path, [root], settle_seconds=0.5, media_wait_seconds=10.0)
+    full = tmp_path / "full.wav"
+    _tone(full, 3.0)
+    data = full.read_bytes()
+    with Daemon(cfg) as d:
+        wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
+        (inbox / "late.kproj").write_text(KPROJ.format(title="late", audio="late.wav"))
+        time.sleep(1.0)  # the project settled long ago; its audio is not there yet
+        assert (inbox / "late.kproj").exists()
+        with open(inbox / "late.wav", "wb") as fh:  # then arrives slowly, over about 2 s
+            step = len(data) // 6 + 1
+            for i in range(0, len(data), step):
+                fh.write(data[i:i + step])
+                fh.flush()
+                time.sleep(0.33)
+                assert (inbox / "late.kproj").exists(), "taken while its audio was still being written"
+        report = wait_for(lambda: done_reports(root).get("late.json"), 30, "the job", d)
+    assert abs(report["video_duration"] - 3.0) < 0.1
