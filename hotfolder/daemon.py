@@ -85,6 +85,7 @@ class Queued:
     ready: bool = False
     media: list[Path] = field(default_factory=list)
     media_for: Hashable = None          # the job file signature `media` was read from
+    last_sig: Hashable = None           # the job file signature at the previous look
     parsed_at: float = -1e9
     missing_since: float | None = None
     options: JobOptions = field(default_factory=JobOptions)
@@ -360,10 +361,12 @@ class HotFolder:
             settled = self.settle.observe(cand.key, cand.signature, now)
             q.media_for = cand.signature
         else:
-            if q.media_for != cand.signature and (now - q.parsed_at >= 1.0 or q.ready or
-                                                  self.settle.stable_since(cand.key) is not None):
+            # read the project for its media when it stopped changing (or once a second while
+            # it grows), not on every look at a file being copied
+            if q.media_for != cand.signature and (cand.signature == q.last_sig or now - q.parsed_at >= 1.0):
                 q.media = named_media(cand.path) or []
                 q.media_for, q.parsed_at = cand.signature, now
+            q.last_sig = cand.signature
             current = q.media_for == cand.signature
             sig = (cand.signature, current, media_signature(q.media) if current else None)
             settled = self.settle.observe(cand.key, sig, now) and current
