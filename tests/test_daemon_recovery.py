@@ -161,3 +161,26 @@ def test_two_daemons_on_one_share_render_each_job_exactly_once(tmp_path: Path):
     assert started == 5 and list((root / "work").iterdir()) == [] and not failed_reports(root)
     history = json.loads((root / ".hotfolder" / "history.json").read_text())
     assert sorted(r["name"] for r in history) == names  # both daemons' jobs, merged
+
+
+def test_a_crashing_render_is_retried_then_failed_after_max_attempts(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root], max_attempts=2)
+    (root / "inbox" / "crashy.ass").write_text(ass_text(3))
+
+    def catch_and_kill() -> None:
+        wait_for(lambda: any((root / "work").iterdir()), 30, "the claim", d, interval=0.01)
+        (root / "PAUSE").touch()
+        wait_for(lambda: (s := sidecar_in_work(root, "crashy.ass")) and s["status"] == "paused", 30, "paused", d)
+        meta = json.loads(next((root / "work").iterdir()).joinpath("job.json").read_text())
+        os.kill(meta["worker_pid"], 9)   # the render process dies without a word
+
+    with Daemon(cfg) as d:
+        catch_and_kill()
+        side = wait_for(lambda: read_json(root / "inbox" / "crashy.ass.progress.json"), 20, "back in the inbox", d)
+        assert side["attempts"] == 1 and "signal 9" in side["last_error"]
+        (root / "PAUSE").unlink()
+        catch_and_kill()
+        report = wait_for(lambda: failed_reports(root).get("crashy.json"), 20, "the job to fail", d)
+    assert report["attempts"] == 2 and "stopped unexpectedly" in report["error"] and "signal 9" in report["error"]
+    assert list((root / "work").iterdir()) == [] and not done_reports(root)
