@@ -1099,12 +1099,16 @@ class Daemon:
         return True
 
     def run(self) -> int:
-        self.install_signals()
         logging.getLogger("watchdog").setLevel(max(logging.INFO, logging.getLogger().level))  # its debug is per event
         for root in self.roots:
             root.check_share(time.monotonic())
             if root.share_ok:
                 root.check_work(time.monotonic(), force=True)
+            elif self.once:  # a one-off run cannot wait for a share: say what to do instead
+                log.error("%s is not a hot folder (or its share is not mounted); create it with "
+                          "`hotfolder init %s`", root.cfg.root, root.cfg.root)
+                return 1
+        self.install_signals()
         self._notify_sd("READY=1")
         log.info("hotfolder daemon on %s: %s (%d worker%s)", HOST, ", ".join(str(r.cfg.root) for r in self.roots),
                  self.config.workers, "" if self.config.workers == 1 else "s")

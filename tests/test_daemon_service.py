@@ -91,3 +91,13 @@ def test_init_and_control_commands_make_the_files_a_person_would(tmp_path: Path,
     assert (root / "inbox" / "vip" / "c.kproj.cancel").exists() and not (root / "inbox" / "vip.cancel").exists()
     assert main(["pause", str(tmp_path / "nothere")]) == 1
     assert "is not a hot folder" in capsys.readouterr().err
+
+
+def test_run_once_on_a_folder_that_is_not_a_hot_folder_says_so(tmp_path: Path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "hotfolder", "run", "--root", str(tmp_path), "--once"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and f"hotfolder init {tmp_path}" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing created there
