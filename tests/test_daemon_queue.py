@@ -81,7 +81,7 @@ def test_priority_order_after_pause_and_readers_never_see_invalid_json(tmp_path:
 
 def test_slowly_written_file_is_taken_only_when_complete(tmp_path: Path):
     root = make_root(tmp_path)
-    cfg = write_config(tmp_path, [root], settle_seconds=0.5)
+    cfg = write_config(tmp_path, [root], settle_seconds=1.0)  # margin over the 0.375 s between writes
     text = ass_text(4)
     with Daemon(cfg) as d:
         wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
@@ -168,7 +168,7 @@ def test_media_named_by_a_file_travel_with_it_and_bundles_and_inner_sidecars(tmp
 def test_a_job_waits_for_the_media_it_names_to_settle(tmp_path: Path):
     root = make_root(tmp_path)
     inbox = root / "inbox"
-    cfg = write_config(tmp_path, [root], settle_seconds=0.5, media_wait_seconds=10.0)
+    cfg = write_config(tmp_path, [root], settle_seconds=1.0, media_wait_seconds=10.0)
     full = tmp_path / "full.wav"
     _tone(full, 3.0)
     data = full.read_bytes()
