@@ -81,14 +81,15 @@ def test_priority_order_after_pause_and_readers_never_see_invalid_json(tmp_path:
 
 def test_slowly_written_file_is_taken_only_when_complete(tmp_path: Path):
     root = make_root(tmp_path)
-    cfg = write_config(tmp_path, [root], settle_seconds=1.0)  # margin over the 0.375 s between writes
+    # pauses between writes long enough for several looks, well under settle_seconds
+    cfg = write_config(tmp_path, [root], settle_seconds=1.5)
     text = ass_text(4)
     with Daemon(cfg) as d:
         wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
         target = root / "inbox" / "slow.ass"
-        chunks = [text[i:i + len(text) // 8 + 1] for i in range(0, len(text), len(text) // 8 + 1)]
+        chunks = [text[i:i + len(text) // 4 + 1] for i in range(0, len(text), len(text) // 4 + 1)]
         with open(target, "w", encoding="utf-8") as fh:
-            for chunk in chunks:  # about 3 s of writing, a pause longer than the tick between chunks
+            for chunk in chunks:  # about 3 s of writing, 0.75 s pauses (the daemon looks every 0.25 s)
                 fh.write(chunk)
                 fh.flush()
                 time.sleep(3.0 / len(chunks))
