@@ -1,0 +1,797 @@
+"""One hot folder as the daemon sees it: its share, controls, inbox queue (settle, sidecars),
+cancels, leases and jobs left in work/, filing finished jobs, batch counts, and what people
+read (progress sidecars, status.json).
+
+The Daemon (hotfolder.daemon) owns the loop, the render processes and the signals; it calls
+these methods each tick. Decisions are made by the pure helpers in queue.py, jobs.py and
+reports.py; this module does the looking and the moving.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Hashable
+
+from hotfolder import claims, reports
+from hotfolder.atomic import write_json_atomic
+from hotfolder.claims import HOST, Places, WorkJob
+from hotfolder.config import Config, HotfolderConfig
+from hotfolder.jobs import (PROGRESS_SUFFIX, Candidate, JobOptions, SettleTracker, SidecarError, bundle_project,
+                            media_signature, named_media, output_name, parse_sidecar, progress_name, scan_inbox)
+from hotfolder.queue import (BatchJob, Lease, QueueEntry, Speed, is_priority_folder, lease_is_stale,
+                             order_queue, overall_percent, queue_status, schedule, split_job_name)
+from hotfolder.settings import RenderSettings
+from hotfolder.watch import FolderWatcher
+from hotfolder.worker import log_tail
+
+if TYPE_CHECKING:
+    from hotfolder.daemon import Daemon
+
+log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
+
+IDLE_STATUS_INTERVAL = 5.0
+CANCEL_ORPHAN_SECONDS = 60.0
+SHARE_ALERT_SECONDS = 180.0
+
+
+def now_local() -> datetime:
+    return datetime.now().astimezone()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _NullNotifier:
+    """Used only when hotfolder.notify cannot be imported: notifications are then off."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *a, **k: None
+
+
+def make_notifier(config: Config, root: Path) -> Any:
+    try:
+        from hotfolder.notify import Notifier, parse_notify_config
+    except ImportError:
+        log.warning("notifications are not available in this build")
+        return _NullNotifier()
+    return Notifier.from_config(parse_notify_config(config.notify, "notify", base_dir=config.base_dir), root=root)
+
+
+# --- per-job state ---------------------------------------------------------------------------
+
+@dataclass
+class Queued:
+    cand: Candidate
+    first_seen: float
+    ready: bool = False
+    media: list[Path] = field(default_factory=list)
+    media_for: Hashable = None          # the job file signature `media` was read from
+    last_sig: Hashable = None           # the job file signature at the previous look
+    parsed_at: float = -1e9
+    missing_since: float | None = None
+    options: JobOptions = field(default_factory=JobOptions)
+    option_error: str | None = None
+    options_for: Hashable = None
+    attempts: int = 0
+    last_error: str | None = None
+    frames: int | None = None
+    frames_for: Hashable = None
+    sidecar_key: Any = None
+    sidecar_at: float = -1e9
+
+    @property
+    def priority(self) -> int:
+        return self.options.priority if self.options.priority is not None else self.cand.folder_priority
+
+
+@dataclass
+class Running:
+    root: "HotFolder"
+    wj: WorkJob
+    key: str
+    priority: int
+    attempts: int
+    options: JobOptions
+    settings: RenderSettings
+    frames: int | None
+    started_at: datetime
+    process: Any = None
+    conn: Any = None
+    pause: Any = None
+    abort: Any = None
+    progress: dict[str, Any] | None = None
+    outcome: tuple[str, dict[str, Any]] | None = None
+    abort_reason: str | None = None
+    abort_at: float | None = None
+    terminated: bool = False
+    sidecar: dict[str, Any] | None = None
+    sidecar_at: float = -1e9
+
+    @property
+    def name(self) -> str:
+        return self.wj.name
+
+
+@dataclass
+class Batch:
+    started: float | None = None
+    records: dict[str, BatchJob] = field(default_factory=dict)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+    drained: bool = False
+    seq: int = 0
+
+
+# --- one hot folder --------------------------------------------------------------------------
+
+class HotFolder:
+    def __init__(self, daemon: "Daemon", cfg: HotfolderConfig) -> None:
+        self.daemon = daemon
+        self.cfg = cfg
+        self.places = Places(cfg.root)
+        self.share_ok = False
+        self.share_lost_at: float | None = None
+        self.share_alerted = False
+        self.started_ok = False
+        self.queued: dict[str, Queued] = {}
+        self.settle = SettleTracker(daemon.config.settle_seconds)
+        self.cancels: dict[Path, float] = {}
+        self.paused = False
+        self.stopped = False
+        self.dirty = True
+        self.scanned_once = False
+        self.last_scan = -1e9
+        self.last_status = -1e9
+        self.last_work_check = -1e9
+        self.last_heartbeat = -1e9
+        self.last_lease_refresh = -1e9
+        self.last_history_merge = -1e9
+        self.lease_seen: dict[str, tuple[float, float]] = {}
+        self.batch = Batch()
+        self.history: deque[dict[str, Any]] = deque(maxlen=daemon.config.history)
+        self.speed = Speed()
+        self.notifier = make_notifier(daemon.config, cfg.root)
+        self.watcher: FolderWatcher | None = None
+        self.message: str | None = None
+
+    # -- helpers
+
+    @property
+    def config(self) -> Config:
+        return self.daemon.config
+
+    @property
+    def running(self) -> list[Running]:
+        return [r for r in self.daemon.running if r.root is self]
+
+    def _mark_dirty(self) -> None:
+        self.dirty = True
+        self.daemon.wake.set()
+
+    def _load_state(self) -> None:
+        """History and this node's measured speed, kept in .hotfolder/ across restarts."""
+        try:
+            hist = json.loads((self.places.marker / "history.json").read_text(encoding="utf-8"))
+            self.history.extend(hist[: self.history.maxlen])
+        except (OSError, ValueError, TypeError):
+            pass
+        try:
+            node = json.loads((self.places.marker / "nodes" / f"{self.daemon.node_id}.json").read_text(encoding="utf-8"))
+            self.speed = Speed(**node["speed"])
+        except (OSError, ValueError, TypeError, KeyError):
+            pass
+
+    def _merge_history(self) -> list[dict[str, Any]]:
+        """Our finished jobs and those other nodes on this share wrote, newest first."""
+        try:
+            disk = json.loads((self.places.marker / "history.json").read_text(encoding="utf-8"))
+            if not isinstance(disk, list):
+                disk = []
+        except (OSError, ValueError):
+            disk = []
+        seen: dict[tuple, dict[str, Any]] = {}
+        for rep in [*self.history, *disk]:
+            if isinstance(rep, dict) and "name" in rep:
+                seen.setdefault((rep.get("name"), rep.get("finished_at"), rep.get("host"), rep.get("output"),
+                                 rep.get("source")), rep)
+        merged = sorted(seen.values(), key=lambda r: r.get("finished_at") or "", reverse=True)
+        return merged[: self.history.maxlen]
+
+    def _save_history(self) -> None:
+        try:
+            merged = self._merge_history()
+            self.history.clear()
+            self.history.extend(merged)
+            write_json_atomic(self.places.marker / "history.json", merged)
+        except OSError as exc:
+            log.warning("%s: cannot save history: %s", self.cfg.root, exc)
+
+    def _foreign_running_rows(self) -> list[reports.JobRow]:
+        """Jobs other nodes (or other GPU instances) run on this share, from their sidecars."""
+        ours = {r.wj.dir.name for r in self.daemon.running}
+        rows = []
+        try:
+            dirs = [d for d in self.places.work.iterdir() if d.is_dir() and d.name not in ours]
+        except OSError:
+            return rows
+        for d in dirs:
+            meta = claims.load_work_job(d)
+            if meta is None:
+                continue
+            try:
+                side = json.loads(meta.progress_path.read_text(encoding="utf-8"))
+                rows.append(reports.row_from_sidecar(side))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return rows
+
+    def _heartbeat(self, now: float) -> None:
+        if now - self.last_heartbeat < 10.0:
+            return
+        self.last_heartbeat = now
+        try:
+            (self.places.marker / "nodes").mkdir(exist_ok=True)
+            write_json_atomic(self.places.marker / "nodes" / f"{self.daemon.node_id}.json", {
+                "host": HOST, "gpu": self.daemon.gpu, "pid": os.getpid(), "updated_at": reports.iso(now_local()),
+                "running": [r.name for r in self.running], "speed": asdict(self.speed)})
+        except OSError:
+            pass
+
+    # -- the share
+
+    def check_share(self, now: float) -> bool:
+        ok = self.places.marker.is_dir()
+        if ok and not self.share_ok:
+            if self.share_lost_at is not None:
+                log.warning("%s: the share is back", self.cfg.root)
+            self.share_ok, self.share_lost_at, self.share_alerted, self.message = True, None, False, None
+            self.dirty = True
+            self._on_share_back()
+        elif not ok and (self.share_ok or self.share_lost_at is None):
+            self.share_ok = False
+            self.share_lost_at = now
+            self.message = f"{self.places.marker} is missing: the share is not mounted; waiting, touching nothing"
+            log.error("%s", self.message)
+        if not ok and not self.share_alerted and self.share_lost_at is not None and now - self.share_lost_at > SHARE_ALERT_SECONDS:
+            self.share_alerted = True
+            self.notifier.daemon_error(f"{self.cfg.root}: the share has been missing for more than "
+                                       f"{int(SHARE_ALERT_SECONDS // 60)} minutes")
+        return ok
+
+    def _on_share_back(self) -> None:
+        if not self.started_ok:
+            self.started_ok = True
+            self._load_state()
+            for p in (self.places.inbox, self.places.work, self.places.done, self.places.failed):
+                p.mkdir(exist_ok=True)
+        if self.watcher is None:
+            self.watcher = FolderWatcher(self.cfg.root, self.config.watch, self.config.poll_interval, self._mark_dirty)
+            self.watcher.start()
+        elif not self.watcher.alive():
+            self.watcher.start()
+
+    def check_watcher(self) -> None:
+        if self.watcher is not None and not self.watcher.alive():
+            log.warning("%s: the folder watcher stopped; restarting it", self.cfg.root)
+            if not self.watcher.start() and self.watcher.failures == 5:
+                self.notifier.daemon_error(f"{self.cfg.root}: the folder watcher died and cannot be restarted; "
+                                           "rescanning every few seconds instead")
+
+    # -- controls
+
+    def read_controls(self) -> None:
+        def exists(name: str) -> bool:
+            return (self.cfg.root / name).exists() or (self.places.inbox / name).exists()
+
+        paused, stopped = exists("PAUSE"), exists("STOP")
+        if paused != self.paused:
+            log.info("%s: %s", self.cfg.root, "PAUSE: no new jobs, running jobs hold" if paused else "resumed")
+        if stopped != self.stopped:
+            log.info("%s: %s", self.cfg.root, "STOP: running jobs go back to the inbox" if stopped else "STOP removed")
+        self.paused, self.stopped = paused, stopped
+
+    # -- the inbox
+
+    def rescan(self, now: float) -> None:
+        self.dirty = False
+        self.last_scan = now
+        try:
+            found, cancels = scan_inbox(self.places.inbox, self.cfg.priorities, self.cfg.default_priority)
+        except OSError as exc:
+            log.warning("%s: cannot list the inbox: %s", self.cfg.root, exc)
+            return
+        try:
+            cancels += [p for p in self.cfg.root.iterdir() if p.name.endswith(".cancel") and p.is_file()]
+        except OSError:
+            pass
+        self.scanned_once = True
+        seen = set()
+        for cand in found:
+            seen.add(cand.key)
+            q = self.queued.get(cand.key)
+            if q is None:
+                q = self.queued[cand.key] = Queued(cand, first_seen=now)
+                self._read_inbox_sidecar(q)
+            q.cand = cand
+            self._update_ready(q, now)
+        for key in list(self.queued):
+            if key not in seen:
+                del self.queued[key]
+                rec = self.batch.records.get(key)
+                if rec is not None and rec.state == "queued":
+                    del self.batch.records[key]  # deleted by a person: no longer part of the batch
+        self.settle.forget_except(seen)
+        self._clean_orphan_sidecars()
+        for p in cancels:
+            self.cancels.setdefault(p, now)
+        for p in list(self.cancels):
+            if p not in cancels:
+                del self.cancels[p]
+
+    def _read_inbox_sidecar(self, q: Queued) -> None:
+        """Attempts counted so far live in the queued job's progress sidecar."""
+        try:
+            d = json.loads((q.cand.path.parent / progress_name(q.cand.name)).read_text(encoding="utf-8"))
+            q.attempts = int(d.get("attempts") or 0)
+            q.last_error = d.get("last_error")
+        except (OSError, ValueError, TypeError, AttributeError):
+            pass
+
+    def _update_ready(self, q: Queued, now: float) -> None:
+        cand = q.cand
+        if cand.bundle:
+            settled = self.settle.observe(cand.key, cand.signature, now)
+            q.media_for = cand.signature
+        else:
+            # read the project for its media when it stopped changing (or once a second while
+            # it grows), not on every look at a file being copied
+            if q.media_for != cand.signature and (cand.signature == q.last_sig or now - q.parsed_at >= 1.0):
+                q.media = named_media(cand.path) or []
+                q.media_for, q.parsed_at = cand.signature, now
+            q.last_sig = cand.signature
+            current = q.media_for == cand.signature
+            sig = (cand.signature, current, media_signature(q.media) if current else None)
+            settled = self.settle.observe(cand.key, sig, now) and current
+            if settled:
+                missing = [m for m in q.media if not m.exists()]
+                if missing:
+                    q.missing_since = q.missing_since or now
+                    if now - q.missing_since < self.config.media_wait_seconds:
+                        if q.missing_since == now:
+                            log.info("%s: waiting up to %.0f s for %s", cand.key, self.config.media_wait_seconds,
+                                     ", ".join(m.name for m in missing))
+                        settled = False
+                else:
+                    q.missing_since = None
+        if settled and q.options_for != cand.signature:
+            q.options_for = cand.signature
+            q.options, q.option_error = JobOptions(), None
+            sidecar = cand.options_file()
+            if sidecar is not None:
+                try:
+                    q.options = parse_sidecar(sidecar.read_text(encoding="utf-8"), sidecar.name)
+                    output_name(q.options.output, split_job_name(cand.name)[0])
+                except (SidecarError, ValueError, OSError) as exc:
+                    q.option_error = str(exc)
+        if settled and not q.ready:
+            log.info("%s: queued (priority %d)", cand.key, q.priority)
+            self._batch_add(cand.key)
+        q.ready = settled
+
+    def _settings_for(self, options: JobOptions) -> RenderSettings:
+        return self.daemon.base_settings().updated(dict(options.render))
+
+    def _plan(self, q: Queued) -> None:
+        """Frame counts of queued jobs, for ETAs (cheap: import + audio probe)."""
+        if q.frames_for == q.cand.signature:
+            return
+        q.frames_for = q.cand.signature
+        q.frames = None
+        project = bundle_project(q.cand.path) if q.cand.bundle else q.cand.path
+        if project is None or q.option_error:
+            return
+        try:
+            from hotfolder.export import plan_frames
+
+            q.frames = plan_frames(project, self._settings_for(q.options))
+        except Exception as exc:  # a broken project: its render will say why
+            log.debug("%s: cannot plan frames: %s", q.cand.key, exc)
+        rec = self.batch.records.get(q.cand.key)
+        if rec is not None:
+            self.batch.records[q.cand.key] = BatchJob(rec.state, rec.frames_done, q.frames)
+
+    def _clean_orphan_sidecars(self) -> None:
+        """Progress sidecars in the inbox whose job was deleted or taken."""
+        folders = [self.places.inbox]
+        try:
+            folders += [p for p in self.places.inbox.iterdir()
+                        if p.is_dir() and is_priority_folder(p.name, self.cfg.priorities)]
+        except OSError:
+            return
+        for folder in folders:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            for n in names:
+                if n.endswith(PROGRESS_SUFFIX) and not n.startswith("."):
+                    job = n[: -len(PROGRESS_SUFFIX)]
+                    if job not in names:
+                        try:
+                            (folder / n).unlink()
+                        except OSError:
+                            pass
+
+    def ordered(self) -> list[Queued]:
+        ready = {q.cand.key: q for q in self.queued.values() if q.ready}
+        entries = [QueueEntry(k, q.cand.name, q.priority, q.cand.mtime) for k, q in ready.items()]
+        return [ready[e.key] for e in order_queue(entries)]
+
+    # -- cancels
+
+    def handle_cancels(self, now: float) -> None:
+        for path, seen_at in list(self.cancels.items()):
+            target = path.name[: -len(".cancel")]
+            hit = False
+            for r in self.running:
+                if r.name == target and r.abort_reason is None:
+                    log.info("%s: cancel requested (%s)", target, path.name)
+                    self.daemon.abort(r, "cancel")
+                    hit = True
+            for key, q in list(self.queued.items()):
+                if q.cand.name == target:
+                    self._cancel_queued(q, f"Cancelled by {path.name} before it started.")
+                    hit = True
+            if hit or now - seen_at > CANCEL_ORPHAN_SECONDS:
+                if not hit:
+                    log.info("%s names no job here; removed", path)
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
+                self.cancels.pop(path, None)
+
+    def _cancel_queued(self, q: Queued, why: str) -> None:
+        now = now_local()
+        report = reports.final_report(name=q.cand.name, status="cancelled", priority=q.priority, started_at=None,
+                                      finished_at=now, host=HOST, attempts=q.attempts, error=why)
+        if claims.fail_from_inbox(self.places, q.cand, report, q.media) is not None:
+            log.info("%s: cancelled", q.cand.key)
+            self.queued.pop(q.cand.key, None)
+            self._finished(q.cand.key, report, "job_cancelled", q.options.notify, q.frames)
+
+    # -- finishing
+
+    def _batch_add(self, key: str) -> None:
+        if self.batch.drained or self.batch.started is None:
+            self.batch = Batch(started=time.monotonic())
+        if key not in self.batch.records:
+            self.batch.records[key] = BatchJob("queued", 0, None)
+
+    def _finished(self, key: str, report: dict[str, Any], event: str, extra_urls: tuple[str, ...] | list[str],
+                  frames: int | None) -> None:
+        self.history.appendleft(report)
+        self._save_history()
+        if self.batch.started is None or self.batch.drained:
+            self.batch = Batch(started=time.monotonic())
+        self.batch.records.pop(key, None)
+        self.batch.seq += 1
+        self.batch.records[f"{key}#{self.batch.seq}"] = BatchJob(report["status"], 0, frames or report.get("frames"))
+        self.batch.reports.append(report)
+        getattr(self.notifier, event)(report, list(extra_urls))
+        self.last_status = -1e9  # show it now
+
+    def check_drained(self) -> None:
+        b = self.batch
+        if b.drained or not b.reports or not self.share_ok:
+            return
+        if any(q.ready for q in self.queued.values()) or self.running:
+            return
+        b.drained = True
+        total = time.monotonic() - (b.started or time.monotonic())
+        done = sum(1 for r in b.reports if r["status"] == "done")
+        log.info("%s: batch finished: %d done, %d not, in %.0f s", self.cfg.root, done, len(b.reports) - done, total)
+        self.notifier.batch_done(list(b.reports), total)
+
+    # -- leases and jobs left in work/
+
+    def refresh_leases(self, now: float) -> None:
+        if now - self.last_lease_refresh < 1.0:
+            return
+        self.last_lease_refresh = now
+        for r in self.running:
+            try:
+                claims.touch_lease(r.wj.dir)
+            except OSError:
+                pass
+
+    def check_work(self, now: float, force: bool = False) -> None:
+        """Take back jobs whose lease went stale (a node or daemon that died)."""
+        if not force and now - self.last_work_check < min(5.0, self.config.lease_seconds / 3):
+            return
+        self.last_work_check = now
+        ours = {r.wj.dir.name for r in self.daemon.running}
+        try:
+            dirs = [p for p in self.places.work.iterdir() if p.is_dir() and p.name not in ours]
+        except OSError:
+            return
+        present = set()
+        for d in dirs:
+            present.add(d.name)
+            lease = claims.read_lease(d)
+            try:
+                mtime = (d / claims.LEASE).stat().st_mtime
+            except OSError:
+                try:
+                    mtime = d.stat().st_mtime
+                except OSError:
+                    continue
+            prev = self.lease_seen.get(d.name)
+            if prev is None or prev[0] != mtime:
+                self.lease_seen[d.name] = (mtime, now)
+                age = 0.0
+            else:
+                age = now - prev[1]
+            if lease_is_stale(lease, age, self.config.lease_seconds, this_host=HOST, this_pid=os.getpid(),
+                              this_token=self.daemon.token, pid_alive=pid_alive):
+                self._recover(d, lease)
+        for name in list(self.lease_seen):
+            if name not in present:
+                del self.lease_seen[name]
+
+    def _recover(self, d: Path, lease: Lease | None) -> None:
+        # take it over with one rename, so two nodes noticing at once do not both act
+        mine = self.places.work / f".recover-{self.daemon.token}-{d.name.lstrip('.')}"[:200]
+        try:
+            os.rename(d, mine)
+        except OSError:
+            return
+        claims.write_lease(mine, self.daemon.lease)
+        wj = claims.load_work_job(mine)
+        who = f"{lease.host} pid {lease.pid}" if lease else "unknown"
+        if wj is None:
+            if not any(p for p in mine.iterdir() if p.name != claims.LEASE):
+                shutil.rmtree(mine, ignore_errors=True)
+            else:
+                log.error("%s: %s has no job.json; left alone", self.cfg.root, mine)
+            return
+        wj.meta["key"] = wj.meta.get("key") or wj.name
+        log.warning("%s: %s was left by %s; taking it back", self.cfg.root, wj.name, who)
+        now = now_local()
+        attempts = int(wj.meta.get("attempts") or 1)
+        priority = wj.meta.get("priority")
+        out_name = wj.meta.get("output")
+        delivered = wj.meta.get("delivered")
+        verified = wj.out_dir / out_name if out_name else None
+        if delivered or (verified is not None and verified.is_file()):
+            # the render had finished: file it, never render it twice
+            if delivered:
+                stem, video = delivered["stem"], delivered["video"]
+                poster = delivered.get("poster")
+            else:
+                poster_src = wj.out_dir / (split_job_name(out_name)[0] + ".jpg")
+                stem, video_p, poster_p = claims.deliver_done(self.places, wj, verified,
+                                                              poster_src if poster_src.exists() else None)
+                video, poster = self.places.rel(video_p), self.places.rel(poster_p) if poster_p else None
+            report = reports.final_report(name=wj.name, status="done", priority=priority, started_at=None,
+                                          finished_at=now, host=HOST, attempts=attempts, output=video, poster=poster,
+                                          log=log_tail(wj.log_path, self.config.log_tail_lines))
+            claims.file_done(self.places, wj, stem, report)
+            self._finished(wj.meta["key"], report, "job_done", [], None)
+            return
+        if attempts >= self.config.max_attempts:
+            error = (f"The render was interrupted {attempts} times (its process or machine stopped, last on "
+                     f"{who}); it was not tried again.")
+            report = reports.final_report(name=wj.name, status="failed", priority=priority, started_at=None,
+                                          finished_at=now, host=HOST, attempts=attempts, error=error,
+                                          log=log_tail(wj.log_path, self.config.log_tail_lines))
+            claims.file_failed(self.places, wj, report)
+            self._finished(wj.meta["key"], report, "job_failed", [], None)
+            return
+        self._return(wj, attempts, f"interrupted on {who}")
+
+    def _return(self, wj: WorkJob, attempts: int, why: str | None) -> None:
+        back = claims.return_to_inbox(self.places, wj)
+        if back is None:
+            return
+        key, path = back
+        try:
+            write_json_atomic(path.parent / progress_name(path.name), reports.queued_sidecar(
+                name=path.name, priority=wj.meta.get("priority") or self.cfg.default_priority, position=0,
+                expected_start=None, attempts=attempts, now=now_local(), last_error=why))
+        except OSError:
+            pass
+        log.info("%s: back in the inbox as %s (%s)", wj.name, key, why or "returned")
+        self._mark_dirty()
+
+    # -- running jobs
+
+    def finish(self, r: Running) -> None:
+        """Act on a render process's outcome (called once it has ended)."""
+        kind, data = r.outcome or ("crashed", {})
+        now = now_local()
+        logs = log_tail(r.wj.log_path, self.config.log_tail_lines)
+        common = dict(name=r.name, priority=r.priority, started_at=r.started_at, finished_at=now, host=HOST,
+                      attempts=r.attempts, settings=_settings_json(r.settings))
+        media_rel = r.wj.meta.get("media", [])
+        origin = (self.places.inbox / r.wj.meta.get("key", r.name)).parent
+        if kind == "done":
+            output = Path(data["output"])
+            poster = Path(data["poster"]) if data.get("poster") else None
+            stem, video, poster_dst = claims.deliver_done(self.places, r.wj, output, poster)
+            report = reports.final_report(
+                **common, status="done", frames=data.get("frames"), output=self.places.rel(video),
+                poster=self.places.rel(poster_dst) if poster_dst else None, renderer=data.get("renderer") or None,
+                encoder=data.get("encoder"), video_duration=data.get("duration"), log=logs)
+            claims.file_done(self.places, r.wj, stem, report)
+            claims.release_media(self.places, origin, media_rel)
+            log.info("%s: done → %s", r.name, report["output"])
+            w, h = r.settings.width, r.settings.height
+            if data.get("frames") and data.get("elapsed"):
+                self.speed = self.speed.updated(int(data["frames"]), w, h, (now - r.started_at).total_seconds())
+            self._finished(r.key, report, "job_done", r.options.notify, data.get("frames"))
+            return
+        if r.abort_reason in ("stop", "shutdown", "share") and kind != "failed":
+            self._return(r.wj, r.attempts - 1, None)
+            self._batch_requeue(r.key)
+            return
+        if r.abort_reason == "cancel":
+            report = reports.final_report(**common, status="cancelled", error="Cancelled while rendering.",
+                                          log=logs, renderer=(r.progress or {}).get("renderer") or None)
+            claims.file_failed(self.places, r.wj, report)
+            claims.release_media(self.places, origin, media_rel)
+            log.info("%s: cancelled", r.name)
+            self._finished(r.key, report, "job_cancelled", r.options.notify, r.frames)
+            return
+        if kind == "failed":
+            # name files as the person dropped them, not by their place in work/
+            said = data.get("error", "unknown error").replace(str(r.wj.dir) + os.sep, "")
+            error = reports.human_error(data.get("kind", "bug"), said)
+        else:  # the process ended without a word: a crash; try again up to max_attempts
+            code = r.process.exitcode if r.process is not None else None
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            if r.attempts < self.config.max_attempts:
+                log.error("%s: the render process ended unexpectedly (%s); trying again", r.name, how)
+                self._return(r.wj, r.attempts, f"render process ended unexpectedly ({how})")
+                self._batch_requeue(r.key)
+                return
+            error = reports.human_error("crash", f"{how}, {r.attempts} attempts")
+        report = reports.final_report(**common, status="failed", error=error, log=logs,
+                                      renderer=(r.progress or {}).get("renderer") or None)
+        claims.file_failed(self.places, r.wj, report)
+        claims.release_media(self.places, origin, media_rel)
+        log.error("%s: failed: %s", r.name, error)
+        self._finished(r.key, report, "job_failed", r.options.notify, r.frames)
+
+    def _batch_requeue(self, key: str) -> None:
+        self.batch.records.pop(key, None)  # it will be seen again in the inbox
+
+    def fail_before_start(self, wj: WorkJob, q: Queued, error: str) -> None:
+        report = reports.final_report(name=wj.name, status="failed", priority=q.priority, started_at=now_local(),
+                                      finished_at=now_local(), host=HOST, attempts=q.attempts + 1, error=error)
+        claims.file_failed(self.places, wj, report)
+        log.error("%s: failed: %s", wj.name, error)
+        self._finished(q.cand.key, report, "job_failed", q.options.notify, None)
+
+    # -- what people see
+
+    def write_sidecars(self, now: float, force: bool = False) -> None:
+        interval = self.config.status_interval
+        for r in self.running:
+            paused = r.pause is not None and r.pause.is_set()
+            state = "paused" if paused or (r.progress or {}).get("status") == "paused" else \
+                ((r.progress or {}).get("status") or "starting")
+            if state not in ("starting", "rendering", "paused", "verifying"):
+                state = "rendering"
+            changed = r.sidecar is None or r.sidecar["status"] != state  # a new state shows at once
+            if not force and not changed and now - r.sidecar_at < interval:
+                continue
+            r.sidecar = reports.running_sidecar(name=r.name, priority=r.priority, state=state, progress=r.progress,
+                                                total_frames=r.frames, host=HOST, started_at=r.started_at,
+                                                attempts=r.attempts, now=now_local())
+            r.sidecar_at = now
+            try:
+                write_json_atomic(r.wj.progress_path, r.sidecar)
+            except OSError as exc:
+                log.debug("%s: cannot write its sidecar: %s", r.name, exc)
+
+    def queue_plan(self) -> tuple[list[Queued], list[float], float]:
+        ordered = self.ordered()
+        for q in ordered:
+            self._plan(q)
+        running_left = []
+        for r in self.running:
+            p = r.progress or {}
+            left = p.get("estimated_remaining")
+            if left is None:
+                est = self.speed.estimate(r.frames or 0, r.settings.width, r.settings.height)
+                left = max(1.0, est - (now_local() - r.started_at).total_seconds())
+            running_left.append(float(left))
+        durations = []
+        known = [q.frames for q in ordered if q.frames]
+        avg = sum(known) / len(known) if known else 0
+        for q in ordered:
+            s = self._settings_for(q.options)
+            durations.append(self.speed.estimate(q.frames or int(avg), s.width, s.height))
+        starts, end = schedule(running_left, durations, self.config.workers)
+        return ordered, starts, end
+
+    def write_status(self, now: float, force: bool = False) -> None:
+        busy = bool(self.running) or any(q.ready for q in self.queued.values())
+        interval = self.config.status_interval if busy else IDLE_STATUS_INTERVAL
+        if not force and now - self.last_status < interval:
+            return
+        self.last_status = now
+        wall = now_local()
+        ordered, starts, end = self.queue_plan()
+        held = self.paused or self.stopped
+        queued_rows = []
+        for pos, (q, start) in enumerate(zip(ordered, starts), 1):
+            expected = None if held else wall.timestamp() + start
+            expected_dt = datetime.fromtimestamp(expected).astimezone() if expected is not None else None
+            queued_rows.append(reports.JobRow(name=q.cand.name, state="queued", priority=q.priority, position=pos,
+                                              expected_start=reports.iso(expected_dt), attempts=q.attempts,
+                                              error=q.option_error))
+            key = (pos, q.priority, q.attempts, reports.iso(expected_dt)[:16] if expected_dt else None)
+            if key != q.sidecar_key and now - q.sidecar_at >= 1.0:
+                try:
+                    write_json_atomic(q.cand.path.parent / progress_name(q.cand.name), reports.queued_sidecar(
+                        name=q.cand.name, priority=q.priority, position=pos, expected_start=expected_dt,
+                        attempts=q.attempts, now=wall, last_error=q.last_error))
+                    q.sidecar_key, q.sidecar_at = key, now
+                except OSError:
+                    pass
+        running_rows = [reports.row_from_sidecar(r.sidecar) for r in self.running if r.sidecar]
+        running_rows += self._foreign_running_rows()
+        if now - self.last_history_merge >= IDLE_STATUS_INTERVAL:
+            self.last_history_merge = now
+            merged = self._merge_history()
+            self.history.clear()
+            self.history.extend(merged)
+        for r in self.running:
+            rec = self.batch.records.get(r.key)
+            if rec is not None:
+                frame = int((r.progress or {}).get("current_frame") or 0)
+                total = (r.progress or {}).get("total_frames") or r.frames
+                self.batch.records[r.key] = BatchJob("running", frame, total or rec.frames_total)
+        recs = list(self.batch.records.values())
+        counts = reports.BatchCounts(
+            total=len(recs), completed=sum(1 for j in recs if j.state == "done"),
+            failed=sum(1 for j in recs if j.state in ("failed", "cancelled")),
+            queued=sum(1 for j in recs if j.state == "queued"))
+        status = queue_status(self.paused, self.stopped or self.daemon.stopped_for_good, len(self.running))
+        completion = None
+        if not held and (ordered or self.running):
+            completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()
+        doc = reports.status_document(
+            now=wall, host=HOST, root=str(self.cfg.root), queue_status=status, share_ok=self.share_ok,
+            message=self.message, counts=counts, overall_percent=overall_percent(recs),
+            estimated_completion=completion, running=running_rows, queued=queued_rows,
+            finished=[reports.row_from_report(rep) for rep in self.history], history=self.config.history)
+        try:
+            write_json_atomic(self.cfg.root / "status.json", doc)
+        except OSError as exc:
+            log.warning("%s: cannot write status.json: %s", self.cfg.root, exc)
+            return
+        self.daemon.write_html(self.cfg.root, doc)
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+
+
+def _settings_json(s: RenderSettings) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(s).items() if v is not None}
