@@ -9,6 +9,7 @@ write sidecars and status.json. Watchdog observers only wake the loop early.
 """
 from __future__ import annotations
 
+import errno
 import faulthandler
 import logging
 import multiprocessing
@@ -60,6 +61,7 @@ class Daemon:
         self.last_watchdog = -1e9
         self.last_sd_status = ""
         self._html_writer: Any = False
+        self.troubles: dict[str, float] = {}
 
     # -- signals
 
@@ -137,6 +139,14 @@ class Daemon:
             if text != self.last_sd_status:
                 self.last_sd_status = text
                 self._notify_sd(text)
+
+    def trouble(self, root: HotFolder, message: str) -> None:
+        """A daemon_error notification, at most once an hour per kind of trouble."""
+        key = message.split(";")[0]
+        now = time.monotonic()
+        if now - self.troubles.get(key, -1e9) >= 3600:
+            self.troubles[key] = now
+            root.notifier.daemon_error(message)
 
     # -- jobs
 
@@ -288,6 +298,8 @@ class Daemon:
                     r.root.finish(r)
                 except OSError as exc:
                     log.error("%s: could not file the result: %s; it will be taken back from work/", r.name, exc)
+                    if exc.errno == errno.ENOSPC:
+                        self.trouble(r.root, f"{r.root.cfg.root}: the disk is full; {r.name} could not be filed")
                 except Exception:  # a bug filing one job must not end the service
                     log.exception("%s: could not file the result; it will be taken back from work/", r.name)
         if not shutting:
@@ -318,6 +330,8 @@ class Daemon:
                 self.start(root, q)
             except OSError as exc:
                 log.error("%s: cannot start: %s", q.cand.key, exc)
+                if exc.errno == errno.ENOSPC:
+                    self.trouble(root, f"{root.cfg.root}: the disk is full; no job can start")
                 root.queued.pop(q.cand.key, None)
                 root.dirty = True
                 return

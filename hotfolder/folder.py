@@ -660,6 +660,8 @@ class HotFolder:
             # name files as the person dropped them, not by their place in work/
             said = data.get("error", "unknown error").replace(str(r.wj.dir) + os.sep, "")
             error = reports.human_error(data.get("kind", "bug"), said)
+            if data.get("kind") == "render" and said.startswith("cannot start the renderer"):
+                self.daemon.trouble(self, f"{HOST}: the renderer is unavailable; {said}")
         else:  # the process ended without a word: a crash; try again up to max_attempts
             code = r.process.exitcode if r.process is not None else None
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
