@@ -115,6 +115,11 @@ def parse_sidecar(text: str, where: str) -> JobOptions:
         render = parse_render(raw.get("render"), "render", SIDECAR_RENDER_KEYS)
     except ConfigError as exc:
         raise SidecarError(f"{where}: {exc}") from None
+    bg = render.get("background")
+    if isinstance(bg, str) and any(c in bg for c in "/\\."):
+        # a sidecar comes from anyone with write access to the inbox: no paths on the render host
+        raise SidecarError(f"{where}: render.background must be a colour (#rrggbb or a name); "
+                           "name images and videos in the project as media")
     notify = raw.get("notify")
     if isinstance(notify, dict):
         if set(notify) - {"urls"}:

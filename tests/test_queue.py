@@ -158,6 +158,7 @@ def test_sidecar_parsing():
     assert dict(opts.render) == {"fps": 25, "crf": 18} and opts.notify == ("json://localhost/x",)
     assert parse_sidecar("", "s.yaml").priority is None
     assert parse_sidecar("notify: {urls: json://a}", "s.yaml").notify == ("json://a",)
+    assert parse_sidecar("render: {background: '#102030'}", "s.yaml").render == {"background": "#102030"}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -170,6 +171,7 @@ def test_sidecar_parsing():
     ("[1, 2", "s.yaml: not valid YAML"),
     ("- a\n- b", "s.yaml: expected a mapping"),
     ("notify: 5", "s.yaml: notify: expected a URL"),
+    ("render: {background: /etc/secret.png}", "s.yaml: render.background must be a colour"),
 ])
 def test_sidecar_errors(text, message):
     with pytest.raises(SidecarError) as err:
