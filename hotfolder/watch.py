@@ -17,6 +17,17 @@ from watchdog.observers.polling import PollingObserver
 
 log = logging.getLogger(__name__)
 
+
+class _QuietStop(logging.Filter):
+    """watchdog logs an ERROR when an inotify emitter sees events while being stopped; that
+    is every normal shutdown, not a problem."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_QuietStop())
+
 NETWORK_FS = frozenset({"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "9p", "ceph", "glusterfs",
                         "lustre", "afs", "davfs", "ncpfs", "virtiofs", "gpfs", "beegfs", "ocfs2", "gfs2"})
 
