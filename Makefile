@@ -22,7 +22,7 @@ test: setup
 
 demo: setup
 	$(BIN)/python examples/make_media.py
-	$(BIN)/hotfolder inspect examples/*/*.kproj examples/*/*.ass examples/*/*.lrc examples/*/*.txt
+	bash scripts/demo.sh
 
 bench: setup
 	$(BIN)/python benchmarks/bench_render.py
