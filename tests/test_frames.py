@@ -19,6 +19,7 @@ from hotfolder.render.background import (
 from hotfolder.render.frames import FrameRenderer
 from hotfolder.render.types import EventImage, GlyphImage, Quad, frame_time_ms
 from hotfolder.settings import RenderSettings
+from yuv_ref import bt709_i420
 
 W, H = 160, 90
 
@@ -33,15 +34,6 @@ class HandLayout:
         return [e for e in self.events if e.start <= t_ms < e.end]
 
 
-def bt709_i420(rgb: np.ndarray) -> np.ndarray:
-    f = rgb.astype(np.float64) / 255.0
-    h, w = rgb.shape[:2]
-    y = 16 + 219 * (0.2126 * f[..., 0] + 0.7152 * f[..., 1] + 0.0722 * f[..., 2])
-    m = f.reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
-    my = 0.2126 * m[..., 0] + 0.7152 * m[..., 1] + 0.0722 * m[..., 2]
-    u = 128 + 224 * (m[..., 2] - my) / 1.8556
-    v = 128 + 224 * (m[..., 0] - my) / 1.5748
-    return np.concatenate([np.clip(np.rint(p), 0, 255).astype(np.uint8).ravel() for p in (y, u, v)]).reshape(h * 3 // 2, w)
 
 
 def karaoke_events() -> list[EventImage]:

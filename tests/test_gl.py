@@ -16,6 +16,7 @@ from hotfolder.render.atlas import GlyphAtlas, ShelfPacker
 from hotfolder.render.frames import FrameRenderer
 from hotfolder.render.types import EventImage, GlyphImage, Quad
 from hotfolder.settings import RenderSettings
+from yuv_ref import bt709_i420
 
 W, H = 160, 90
 
@@ -237,17 +238,6 @@ def test_fade_in_and_out_alpha_over_time(colour_alpha):
 
 # -- YUV --------------------------------------------------------------------------------
 
-def bt709_i420(rgb: np.ndarray) -> np.ndarray:
-    """numpy reference: BT.709 limited range, chroma from each 2x2 block's mean."""
-    f = rgb.astype(np.float64) / 255.0
-    h, w = rgb.shape[:2]
-    y = 16 + 219 * (0.2126 * f[..., 0] + 0.7152 * f[..., 1] + 0.0722 * f[..., 2])
-    m = f.reshape(h // 2, 2, w // 2, 2, 3).mean(axis=(1, 3))
-    my = 0.2126 * m[..., 0] + 0.7152 * m[..., 1] + 0.0722 * m[..., 2]
-    u = 128 + 224 * (m[..., 2] - my) / 1.8556
-    v = 128 + 224 * (m[..., 0] - my) / 1.5748
-    planes = [np.clip(np.rint(p), 0, 255).astype(np.uint8).ravel() for p in (y, u, v)]
-    return np.concatenate(planes).reshape(h * 3 // 2, w)
 
 
 @pytest.mark.parametrize("size", [(W, H), (94, 34)])  # 34 rows: chroma planes of odd height
