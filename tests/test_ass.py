@@ -1,7 +1,7 @@
 """ASS/SSA importer: libass karaoke timing, styles, overrides, media, errors."""
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import pytest
 
@@ -330,7 +330,17 @@ def test_absolute_aegisub_path_uses_local_file_of_that_name(tmp_path: Path) -> N
     assert ass.load(write(tmp_path, "", header)).media.audio == (tmp_path / "song.flac").resolve()
 
 
-@pytest.mark.parametrize("ref", ["../outside.mp3", "/etc/passwd", "sub/../../x.ogg"])
+@pytest.mark.parametrize("ref", ["/etc/passwd", "C:\\Users\\me\\Music\\song.flac", "/srv/music/song.flac"])
+def test_absolute_aegisub_path_never_leads_outside(tmp_path: Path, ref: str) -> None:
+    # Aegisub stores the author's absolute path: it is read as the file of that name beside
+    # the project (missing here, so validate/render report it), never as the path itself
+    header = HEADER.replace("\n[V4+ Styles]", f"\n[Aegisub Project Garbage]\nAudio File: {ref}\n\n[V4+ Styles]")
+    audio = ass.load(write(tmp_path, "", header)).media.audio
+    assert audio == tmp_path.resolve() / PureWindowsPath(ref).name
+    assert not audio.exists()
+
+
+@pytest.mark.parametrize("ref", ["../outside.mp3", "sub/../../x.ogg", "C:/.."])
 def test_escaping_media_path_refused_with_line(tmp_path: Path, ref: str) -> None:
     header = HEADER.replace("\n[V4+ Styles]", f"\n[Aegisub Project Garbage]\nAudio File: {ref}\n\n[V4+ Styles]")
     with pytest.raises(ProjectError) as err:

@@ -660,15 +660,17 @@ def _line_of(sections: list[_Section], names: tuple[str, ...], key: str) -> int 
 
 
 def _media_ref(path: Path, ref: str, what: str, line: int | None, limits: Limits) -> Path:
-    """Resolve an Aegisub media reference. Aegisub may write an absolute path from the
-    author's machine; then a file of that name next to the project is used if there is one."""
+    """Resolve an Aegisub media reference. Aegisub writes the absolute path the file had on
+    the author's machine; it is read as "the file of that name next to the project" (never
+    outside it), so the project still opens and a missing file is reported by name when
+    it is validated or rendered."""
     ref = ref.strip()
     win = PureWindowsPath(ref)
-    if PurePosixPath(ref).is_absolute() or win.is_absolute() or win.drive:
+    if (PurePosixPath(ref).is_absolute() or win.is_absolute() or win.drive) and win.name not in ("", ".", ".."):
         local = path.parent / win.name
-        if win.name and local.is_file():
-            log.info("%s: %s %r is absolute; using %s next to the project", path, what, ref, win.name)
-            return resolve_media(path, win.name, what, line, limits)
+        if not local.is_file():
+            log.warning("%s:%s: %s %r is not here; expecting %s next to the project", path, line, what, ref, win.name)
+        return resolve_media(path, win.name, what, line, limits)
     return resolve_media(path, ref, what, line, limits)
 
 
