@@ -390,6 +390,7 @@ class Daemon:
             self.stopped_for_good = self.shutdown_at is not None
             for root in self.roots:
                 if root.share_ok:
+                    root._save_history(only_if_changed=True)  # what another node's write may have dropped
                     root.message = "the daemon stopped" if self.shutdown_at is not None else None
                     root.write_status(time.monotonic(), force=True)
                 root.close()

@@ -194,14 +194,17 @@ class HotFolder:
         except (OSError, ValueError, TypeError, KeyError):
             pass
 
-    def _merge_history(self) -> list[dict[str, Any]]:
-        """Our finished jobs and those other nodes on this share wrote, newest first."""
+    def _read_history(self) -> list[Any]:
         try:
             disk = json.loads((self.places.marker / "history.json").read_text(encoding="utf-8"))
-            if not isinstance(disk, list):
-                disk = []
         except (OSError, ValueError):
-            disk = []
+            return []
+        return disk if isinstance(disk, list) else []
+
+    def _merge_history(self, disk: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Our finished jobs and those other nodes on this share wrote, newest first."""
+        if disk is None:
+            disk = self._read_history()
         seen: dict[tuple, dict[str, Any]] = {}
         for rep in [*self.history, *disk]:
             if isinstance(rep, dict) and "name" in rep:
@@ -210,11 +213,17 @@ class HotFolder:
         merged = sorted(seen.values(), key=lambda r: r.get("finished_at") or "", reverse=True)
         return merged[: self.history.maxlen]
 
-    def _save_history(self) -> None:
+    def _save_history(self, only_if_changed: bool = False) -> None:
+        """Merge with history.json and write it back. Nodes sharing the folder write it without a
+        lock, so one node's write can drop what another added a moment before; every node
+        therefore re-merges now and then (`only_if_changed`) and writes back what was lost."""
         try:
-            merged = self._merge_history()
+            disk = self._read_history()
+            merged = self._merge_history(disk)
             self.history.clear()
             self.history.extend(merged)
+            if only_if_changed and json.loads(json.dumps(merged, default=str)) == disk:
+                return
             write_json_atomic(self.places.marker / "history.json", merged)
         except OSError as exc:
             log.warning("%s: cannot save history: %s", self.cfg.root, exc)
@@ -576,6 +585,10 @@ class HotFolder:
         out_name = wj.meta.get("output")
         delivered = wj.meta.get("delivered")
         verified = wj.out_dir / out_name if out_name else None
+        origin = (self.places.inbox / wj.meta["key"]).parent
+        media_rel = wj.meta.get("media", [])
+        if delivered and self._already_filed(mine, wj, delivered["stem"], origin, media_rel):
+            return
         if delivered or (verified is not None and verified.is_file()):
             # the render had finished: file it, never render it twice
             if delivered:
@@ -589,6 +602,7 @@ class HotFolder:
             report = reports.final_report(name=wj.name, status="done", priority=priority, started_at=None,
                                           finished_at=now, host=HOST, attempts=attempts, output=video, poster=poster,
                                           log=log_tail(wj.log_path, self.config.log_tail_lines))
+            claims.release_media(self.places, origin, media_rel)
             claims.file_done(self.places, wj, stem, report)
             self._finished(wj.meta["key"], report, "job_done", [], None)
             return
@@ -599,9 +613,29 @@ class HotFolder:
                                           finished_at=now, host=HOST, attempts=attempts, error=error,
                                           log=log_tail(wj.log_path, self.config.log_tail_lines))
             claims.file_failed(self.places, wj, report)
+            claims.release_media(self.places, origin, media_rel)
             self._finished(wj.meta["key"], report, "job_failed", [], None)
             return
         self._return(wj, attempts, f"interrupted on {who}")
+
+    def _already_filed(self, mine: Path, wj: WorkJob, stem: str, origin: Path, media_rel: list[str]) -> bool:
+        """A delivered job whose report is in done/ already: its daemon stopped after writing the
+        report but before it cleared work/. Filing it again would overwrite that report, move its
+        sources twice and notify twice; only what was left undone is done now."""
+        done_report = self.places.done / f"{stem}.json"
+        try:
+            report = json.loads(done_report.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(report, dict) or report.get("name") != wj.name:
+            return False
+        log.warning("%s: %s had been filed as %s; clearing what was left in work/", self.cfg.root, wj.name,
+                    self.places.rel(done_report))
+        claims.release_media(self.places, origin, media_rel)
+        shutil.rmtree(mine, ignore_errors=True)
+        self.history.appendleft(report)  # the same report twice counts once (see _merge_history)
+        self._save_history()
+        return True
 
     def _return(self, wj: WorkJob, attempts: int, why: str | None) -> None:
         back = claims.return_to_inbox(self.places, wj)
@@ -636,8 +670,10 @@ class HotFolder:
                 **common, status="done", frames=data.get("frames"), output=self.places.rel(video),
                 poster=self.places.rel(poster_dst) if poster_dst else None, renderer=data.get("renderer") or None,
                 encoder=data.get("encoder"), video_duration=data.get("duration"), log=logs)
-            claims.file_done(self.places, r.wj, stem, report)
+            # the report is what people (and scripts) wait for, so the inbox is tidied first; safe,
+            # as job.json says "delivered" by now: a crash from here on files it, never renders again
             claims.release_media(self.places, origin, media_rel)
+            claims.file_done(self.places, r.wj, stem, report)
             log.info("%s: done → %s", r.name, report["output"])
             w, h = r.settings.width, r.settings.height
             if data.get("frames") and data.get("elapsed"):
@@ -690,20 +726,30 @@ class HotFolder:
 
     # -- what people see
 
+    @staticmethod
+    def _running_state(r: Running) -> str:
+        """Paused exactly while we hold the render. The render also says "paused" when a frame
+        checkpoint took a moment (a busy machine), and still does just after a resume: neither
+        is a pause anyone asked for."""
+        if r.pause is not None and r.pause.is_set():
+            return "paused"
+        state = (r.progress or {}).get("status") or "starting"
+        return state if state in ("starting", "rendering", "verifying") else "rendering"
+
+    @staticmethod
+    def _running_sidecar(r: Running, state: str) -> dict[str, Any]:
+        return reports.running_sidecar(name=r.name, priority=r.priority, state=state, progress=r.progress,
+                                       total_frames=r.frames, host=HOST, started_at=r.started_at,
+                                       attempts=r.attempts, now=now_local())
+
     def write_sidecars(self, now: float, force: bool = False) -> None:
         interval = self.config.status_interval
         for r in self.running:
-            paused = r.pause is not None and r.pause.is_set()
-            state = "paused" if paused or (r.progress or {}).get("status") == "paused" else \
-                ((r.progress or {}).get("status") or "starting")
-            if state not in ("starting", "rendering", "paused", "verifying"):
-                state = "rendering"
+            state = self._running_state(r)
             changed = r.sidecar is None or r.sidecar["status"] != state  # a new state shows at once
             if not force and not changed and now - r.sidecar_at < interval:
                 continue
-            r.sidecar = reports.running_sidecar(name=r.name, priority=r.priority, state=state, progress=r.progress,
-                                                total_frames=r.frames, host=HOST, started_at=r.started_at,
-                                                attempts=r.attempts, now=now_local())
+            r.sidecar = self._running_sidecar(r, state)
             r.sidecar_at = now
             try:
                 write_json_atomic(r.wj.progress_path, r.sidecar)
@@ -756,13 +802,14 @@ class HotFolder:
                     q.sidecar_key, q.sidecar_at = key, now
                 except OSError:
                     pass
-        running_rows = [reports.row_from_sidecar(r.sidecar) for r in self.running if r.sidecar]
+        # from what the render reported last, not from the sidecar written up to an interval ago:
+        # status.json would otherwise lag the renders by up to two intervals
+        running_rows = [reports.row_from_sidecar(self._running_sidecar(r, self._running_state(r)))
+                        for r in self.running]
         running_rows += self._foreign_running_rows()
         if now - self.last_history_merge >= IDLE_STATUS_INTERVAL:
             self.last_history_merge = now
-            merged = self._merge_history()
-            self.history.clear()
-            self.history.extend(merged)
+            self._save_history(only_if_changed=True)
         for r in self.running:
             rec = self.batch.records.get(r.key)
             if rec is not None:
