@@ -1,6 +1,7 @@
 """Helpers for the daemon tests: a hot folder, a config, the daemon as a subprocess, tiny projects."""
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -66,6 +67,19 @@ def write_config(base: Path, roots: list[Path], **extra: Any) -> Path:
     return path
 
 
+try:  # looked up here, not in the forked child: no dlopen() between fork and exec
+    _prctl: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def die_with_parent() -> None:
+    """In a child before exec: Linux kills it when the test run that started it dies (a CI
+    timeout, Ctrl-C twice), so no daemon outlives pytest; its renders die with it in turn."""
+    if _prctl is not None:
+        _prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 class Daemon:
     """`python -m hotfolder run -c CFG` as a subprocess, its log in a file."""
 
@@ -76,7 +90,8 @@ class Daemon:
         base.pop("NOTIFY_SOCKET", None)
         env = {**base, **(env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "hotfolder", "-v", "run", "-c", str(config), *extra],
-                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, env=env)
+                                     stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
+                                     preexec_fn=die_with_parent)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -103,12 +118,23 @@ class Daemon:
     def __enter__(self) -> "Daemon":
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        if not self._log.closed:
-            self._log.close()
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        """A test that went well stops the daemon as systemd would (SIGTERM), so whatever it was
+        doing when the test's last condition came true is finished before the test looks at the
+        folder; a test that failed kills it. Either way no daemon (or render) outlives its test."""
+        try:
+            if self.proc.poll() is None and exc_type is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            if not self._log.closed:
+                self._log.close()
 
 
 def wait_for(pred: Callable[[], Any], timeout: float, what: str, daemon: Daemon | None = None,

@@ -184,3 +184,71 @@ def test_a_crashing_render_is_retried_then_failed_after_max_attempts(tmp_path: P
         report = wait_for(lambda: failed_reports(root).get("crashy.json"), 20, "the job to fail", d)
     assert report["attempts"] == 2 and "stopped unexpectedly" in report["error"] and "signal 9" in report["error"]
     assert list((root / "work").iterdir()) == [] and not done_reports(root)
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def _left_in_work(root: Path, name: str, meta: dict) -> Path:
+    """A job folder in work/ as a daemon that was killed while filing it leaves it."""
+    from hotfolder.claims import HOST
+
+    jobdir = root / "work" / name
+    jobdir.mkdir()
+    (jobdir / ".lease").write_text(json.dumps({"host": HOST, "pid": _dead_pid(), "token": "gone"}))
+    (jobdir / "job.json").write_text(json.dumps({"name": name, "key": name, "bundle": False, "priority": 50,
+                                                 "attempts": 1, **meta}))
+    return jobdir
+
+
+def test_a_job_killed_while_being_filed_is_filed_once_and_its_media_leave_the_inbox(tmp_path: Path):
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root])
+    done = root / "done"
+    # filed.ass: its report was written, then the daemon died before it cleared work/
+    (done / "filed.mp4").write_bytes(b"video")
+    (done / "sources" / "filed").mkdir(parents=True)
+    (done / "sources" / "filed" / "filed.ass").write_text(ass_text(2))
+    report = {"schema": 1, "name": "filed.ass", "status": "done", "output": "done/filed.mp4", "frames": 23,
+              "finished_at": "2026-11-26T10:00:00+00:00", "source": "done/sources/filed"}
+    (done / "filed.json").write_text(json.dumps(report))
+    (root / "inbox" / "filed.wav").write_bytes(b"RIFF")  # its media, not yet removed from the inbox
+    _left_in_work(root, "filed.ass", {"media": ["filed.wav"], "output": "filed.mp4",
+                                      "delivered": {"stem": "filed", "video": "done/filed.mp4"}})
+    # moved.ass: its video was delivered, the daemon died before writing the report
+    (done / "moved.mp4").write_bytes(b"video")
+    (root / "inbox" / "moved.wav").write_bytes(b"RIFF")
+    jobdir = _left_in_work(root, "moved.ass", {"media": ["moved.wav"], "output": "moved.mp4",
+                                               "delivered": {"stem": "moved", "video": "done/moved.mp4"}})
+    (jobdir / "moved.ass").write_text(ass_text(2))
+    (jobdir / "moved.wav").write_bytes(b"RIFF")
+    with Daemon(cfg, "--once") as d:
+        assert d.wait(60) == 0, d.log()
+    assert json.loads((done / "filed.json").read_text()) == report  # not overwritten by a second filing
+    assert sorted(p.name for p in (done / "sources").iterdir()) == ["filed", "moved"]
+    moved = done_reports(root)["moved.json"]
+    assert moved["status"] == "done" and moved["output"] == "done/moved.mp4"
+    assert (done / "sources" / "moved" / "moved.ass").exists()
+    assert list((root / "work").iterdir()) == [] and list((root / "inbox").iterdir()) == []
+    history = json.loads((root / ".hotfolder" / "history.json").read_text())
+    assert sorted(r["name"] for r in history) == ["filed.ass", "moved.ass"]
+    assert sorted(p.name for p in done.glob("*.json")) == ["filed.json", "moved.json"]
+
+
+def test_history_another_node_overwrote_is_written_back(tmp_path: Path):
+    # nodes on one share merge history.json without a lock: a write can drop what another node
+    # had just added; each node puts back what it knows
+    root = make_root(tmp_path)
+    cfg = write_config(tmp_path, [root])
+    ours = {"name": "ours.ass", "status": "done", "finished_at": "2026-11-26T10:00:00+00:00", "host": "a"}
+    theirs = {"name": "theirs.ass", "status": "done", "finished_at": "2026-11-26T10:00:01+00:00", "host": "b"}
+    history = root / ".hotfolder" / "history.json"
+    history.write_text(json.dumps([ours]))
+    with Daemon(cfg) as d:
+        wait_for(lambda: read_json(root / "status.json"), 20, "the daemon to start", d)
+        history.write_text(json.dumps([theirs]))  # the other node's write, made from an older read
+        assert d.terminate() == 0
+    assert json.loads(history.read_text()) == [theirs, ours]

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from daemon_support import die_with_parent
 from hotfolder.notify import (
     NotifyConfig,
     Notifier,
@@ -515,7 +516,7 @@ def run_daemon(tmp_path: Path, notify_yaml: str, jobs: dict[str, str], timeout: 
         f"notify:\n{notify_yaml}")
     t0 = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "hotfolder", "-v", "run", "-c", str(cfg), "--once"],
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=die_with_parent)
     elapsed = time.monotonic() - t0
     assert proc.returncode == 0, proc.stderr[-3000:]
     return root, proc.stdout + proc.stderr, elapsed

@@ -145,8 +145,11 @@ def test_live_table_in_a_terminal_refreshes_until_ctrl_c(tmp_path: Path) -> None
     root = make_root(tmp_path, status)
     master, slave = pty.openpty()
     env = dict(os.environ, COLUMNS="150", LINES="50", TERM="xterm-256color")
+    # as in a terminal, Ctrl-C is not ignored, even when this test run was started with SIGINT
+    # ignored (a background job of a script): Python would not turn it into KeyboardInterrupt then
     proc = subprocess.Popen([sys.executable, "-m", "hotfolder", "status", str(root), "--interval", "0.3"],
-                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True)
+                            stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     os.close(slave)
     try:
         first = _read_until(master, b"42.5%", 30)
@@ -159,7 +162,12 @@ def test_live_table_in_a_terminal_refreshes_until_ctrl_c(tmp_path: Path) -> None
         assert b"77.0%" in later and b"Renamed Song.kproj" in later
         assert proc.poll() is None  # still running, refreshing
         os.killpg(proc.pid, signal.SIGINT)
-        assert proc.wait(10) == 0
+        # a terminal keeps reading: were the output left unread, a full pty would block the table's
+        # last refresh (or its clean-up on Ctrl-C) and the process with it
+        deadline = time.monotonic() + 10
+        while proc.poll() is None and time.monotonic() < deadline:
+            _read_until(master, b"\0never\0", 0.2)
+        assert proc.wait(1) == 0
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon_support import die_with_parent
 from hotfolder.status_page import format_when, render_status_html, write_status_html
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -293,15 +294,26 @@ def long_lrc(seconds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def consistent_snapshot(root: Path, deadline: float) -> tuple[dict, str]:
-    """status.json and the status.html made from it (the daemon rewrites both every second)."""
+def consistent_snapshot(root: Path, deadline: float, wanted=lambda status: True) -> tuple[dict, str]:
+    """status.json and the status.html made from it (the daemon rewrites both while jobs run),
+    the first such pair for which `wanted(status)` holds."""
+    status: dict | None = None
     while time.monotonic() < deadline:
-        status = json.loads((root / "status.json").read_text())
-        page = (root / "status.html").read_text()
-        if page == render_status_html(status):
+        try:
+            status = json.loads((root / "status.json").read_text())
+            page = (root / "status.html").read_text()
+        except FileNotFoundError:  # not written yet
+            status, page = None, ""
+        if status is not None and page == render_status_html(status) and wanted(status):
             return status, page
         time.sleep(0.05)
-    raise AssertionError("status.html never matched status.json")
+    raise AssertionError(f"no status.html matching a wanted status.json; the last status.json: {status}")
+
+
+def rendering_midway(status: dict) -> bool:
+    """The first job of the table is running and partly done."""
+    jobs = status["jobs"]
+    return bool(jobs) and jobs[0]["state"] == "running" and 0 < jobs[0]["percent"] < 100
 
 
 def test_chromium_during_a_daemon_run(tmp_path: Path) -> None:
@@ -316,24 +328,21 @@ def test_chromium_during_a_daemon_run(tmp_path: Path) -> None:
     (root / "inbox" / "high" / "first <b>song & co.lrc").write_text(long_lrc(58))
     (root / "inbox" / "second <i>one.lrc").write_text(long_lrc(20))
     cfg = tmp_path / "hotfolder.yaml"
+    # each render takes a few seconds here: refresh often enough to see them midway
     cfg.write_text(f"hotfolders:\n  - root: {root}\nsettle_seconds: 0.3\nmedia_wait_seconds: 0\nworkers: 1\n"
+                   "status_interval: 0.3\n"
                    "render: {width: 160, height: 96, fps: 25, tail_ms: 300, encoder: libx264}\n")
-    proc = subprocess.Popen([sys.executable, "-m", "hotfolder", "run", "-c", str(cfg)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log_path = tmp_path / "daemon.log"
+    with open(log_path, "wb") as log:  # a file, not a pipe nobody reads while the daemon runs
+        proc = subprocess.Popen([sys.executable, "-m", "hotfolder", "run", "-c", str(cfg)],
+                                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent)
     try:
-        deadline = time.monotonic() + 120
-        status: dict = {}
-        while time.monotonic() < deadline:
-            if (root / "status.html").exists() and (root / "status.json").exists():
-                status = json.loads((root / "status.json").read_text())
-                running = [j for j in status["jobs"] if j["state"] == "running"]
-                if running and running[0]["percent"] > 0:
-                    break
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.1)
-        else:
-            raise AssertionError(f"no running job with progress seen: {status}")
-        status, page = consistent_snapshot(root, time.monotonic() + 20)
+        try:
+            status, page = consistent_snapshot(root, time.monotonic() + 120,
+                                               lambda s: rendering_midway(s) or proc.poll() is not None)
+            assert proc.poll() is None, f"the daemon exited:\n{log_path.read_text(errors='replace')[-4000:]}"
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n--- daemon log ---\n{log_path.read_text(errors='replace')[-4000:]}")
         snapshot = tmp_path / "snapshot" / "status.html"
         snapshot.parent.mkdir()
         snapshot.write_text(page)
