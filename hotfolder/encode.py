@@ -105,7 +105,7 @@ class VideoSpec:
     crf: int = 20
     preset: str = "veryfast"
     bitrate: str | None = None   # "6M", "800k" or bits/s; replaces CRF
-    threads: int = 0             # 0: one per core
+    threads: int = 0             # 0: automatic (x264/x265 decide; others one per core)
     gpu: int | None = None       # NVENC: the CUDA device (same index as the EGL device on usual setups)
 
 
@@ -166,7 +166,14 @@ def _add_video_stream(out: av.container.OutputContainer, spec: VideoSpec) -> av.
     cc.color_primaries = 1   # AVCOL_PRI_BT709
     cc.color_trc = 1         # AVCOL_TRC_BT709
     cc.color_range = 1       # AVCOL_RANGE_MPEG (limited)
-    cc.thread_count = spec.threads or (os.cpu_count() or 1)
+    if spec.encoder in ("libx264", "libx265"):
+        # as ffmpeg does: the encoder picks its thread count (x264: 1.5 a core) and uses
+        # frame threads; PyAV's default, slice threads, left a core idle, and the encoder
+        # is what every frame waits for
+        cc.thread_count = spec.threads
+        cc.thread_type = "FRAME"
+    else:
+        cc.thread_count = spec.threads or (os.cpu_count() or 1)
     if ENCODERS.get(spec.encoder) == "hevc" and out.format.name in ("mp4", "mov"):
         cc.codec_tag = "hvc1"  # Apple players refuse FFmpeg's default 'hev1' in MP4
     if spec.bitrate is not None:
