@@ -144,8 +144,12 @@ def _link_file(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def _mkdir_unique(parent: Path, name: str) -> Path:
-    parent.mkdir(parents=True, exist_ok=True)
+def _mkdir_unique(parent: Path, name: str, *, create_parent: bool = False) -> Path:
+    # The hot folder's own places (work/, done/, failed/, inbox/) are never created here: on a
+    # share that just went away that would put them into the bare mount point. The daemon
+    # makes them right after it saw the share's marker.
+    if create_parent:
+        parent.mkdir(exist_ok=True)
     while True:
         candidate = parent / unique_name(name, lambda n: (parent / n).exists())
         try:
@@ -211,7 +215,8 @@ def return_to_inbox(places: Places, wj: WorkJob) -> tuple[str, Path] | None:
         return None
     key = wj.meta.get("key") or wj.name
     folder = (places.inbox / key).parent
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder != places.inbox:
+        folder.mkdir(exist_ok=True)  # a priority subfolder someone removed meanwhile
     name = unique_name(wj.name, lambda n: (folder / n).exists())
     dest = folder / name
     os.rename(wj.job_path, dest)
@@ -251,15 +256,37 @@ def _publish(src: Path, dst: Path) -> bool:
     return True
 
 
+def _published_as(places: Places, output: Path, stem: str, ext: str) -> Path | None:
+    """The name in done/ that `output` is hard-linked to already, if any."""
+    try:
+        st = output.stat()
+        if st.st_nlink < 2:
+            return None
+        names = os.listdir(places.done)
+    except OSError:
+        return None
+    for n in names:
+        if n.startswith(stem) and n.endswith(ext):
+            try:
+                if os.path.samestat(os.stat(places.done / n), st):
+                    return places.done / n
+            except OSError:
+                continue
+    return None
+
+
 def deliver_done(places: Places, wj: WorkJob, output: Path, poster: Path | None) -> tuple[str, Path, Path | None]:
     """Move a verified output (and poster) to done/ under a free name. Returns (stem, video, poster)."""
-    places.done.mkdir(parents=True, exist_ok=True)
     stem, ext = split_job_name(output.name)
-    while True:
+    video = _published_as(places, output, stem, ext)
+    if video is not None:  # linked into done/ already by a daemon that died before unlinking it
+        os.unlink(output)
+        final = video.name[: -len(ext)] if ext else video.name
+    while video is None:
         final = unique_stem(stem, [ext, ".json", ".jpg"], lambda n: (places.done / n).exists())
         video = places.done / (final + ext)
-        if _publish(output, video):
-            break
+        if not _publish(output, video):
+            video = None
     wj.meta["delivered"] = {"stem": final, "video": places.rel(video)}
     wj.save()  # a crash from here on finishes the job instead of rendering it again
     poster_dst = None
@@ -275,7 +302,7 @@ def deliver_done(places: Places, wj: WorkJob, output: Path, poster: Path | None)
 
 def file_done(places: Places, wj: WorkJob, stem: str, report: dict[str, Any]) -> str:
     """After deliver_done: the job's own files to done/sources/<stem>/, the report, work/ cleaned."""
-    sources = _mkdir_unique(places.done / "sources", stem)
+    sources = _mkdir_unique(places.done / "sources", stem, create_parent=True)
     names = _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else [])
     _move_files(wj.dir, names, sources)
     report["source"] = places.rel(sources)
@@ -286,7 +313,6 @@ def file_done(places: Places, wj: WorkJob, stem: str, report: dict[str, Any]) ->
 
 def _failed_folder(places: Places, name: str) -> tuple[str, Path]:
     stem, _ = split_job_name(name)
-    places.failed.mkdir(parents=True, exist_ok=True)
     while True:
         final = unique_stem(stem, [".json", ""], lambda n: (places.failed / n).exists())
         try:

@@ -197,9 +197,13 @@ class Daemon:
                                     name=f"render {wj.name}", daemon=True)
         r.process.start()
         send.close()
+        self.running.append(r)  # from here the loop owns it, whatever fails next
         wj.meta["worker_pid"] = r.process.pid
-        wj.save()
-        self.running.append(r)
+        wj.meta["started_at"] = reports.iso(r.started_at)
+        try:
+            wj.save()
+        except OSError as exc:  # e.g. the share went away this moment: the render is tracked anyway
+            log.warning("%s: cannot update job.json: %s", wj.name, exc)
         rec = root.batch.records.get(q.cand.key)
         root.batch.records[q.cand.key] = BatchJob("running", 0, q.frames if rec is None else rec.frames_total)
         log.info("%s: started (priority %d, attempt %d, pid %d)", wj.name, q.priority, attempts, r.process.pid)
@@ -250,6 +254,8 @@ class Daemon:
         if self._html_writer is not None:
             try:
                 self._html_writer(root, doc)
+            except OSError as exc:  # the share went away, the disk is full: not a bug
+                log.warning("%s: cannot write status.html: %s", root, exc)
             except Exception:
                 log.exception("%s: cannot write status.html", root)
 
@@ -265,6 +271,7 @@ class Daemon:
             if not ok:
                 for r in root.running:
                     r.pause.set()  # nothing can be written there: hold (and abort only at shutdown)
+                    r.share_lost = True
                 continue
             root.check_watcher()
             root.read_controls()
@@ -291,7 +298,8 @@ class Daemon:
                 r.pause.clear()
         for r in list(self.running):
             if self.poll(r, now):
-                if not r.root.share_ok and not shutting:
+                if not shutting and not r.root.check_share(now):
+                    r.share_lost = True
                     continue  # act once the share is back
                 self.running.remove(r)
                 try:
@@ -299,7 +307,7 @@ class Daemon:
                 except OSError as exc:
                     log.error("%s: could not file the result: %s; it will be taken back from work/", r.name, exc)
                     if exc.errno == errno.ENOSPC:
-                        self.trouble(r.root, f"{r.root.cfg.root}: the disk is full; {r.name} could not be filed")
+                        r.root.disk_full(f"{r.name} could not be filed")
                 except Exception:  # a bug filing one job must not end the service
                     log.exception("%s: could not file the result; it will be taken back from work/", r.name)
         if not shutting:
@@ -315,7 +323,8 @@ class Daemon:
         while len(self.running) < self.config.workers:
             best: tuple[Any, HotFolder, Queued] | None = None
             for root in self.roots:
-                if not may_claim(root.paused, root.stopped, root.share_ok, len(self.running), self.config.workers):
+                if not may_claim(root.paused, root.stopped, root.share_ok, len(self.running), self.config.workers) \
+                        or not root.disk_ok(time.monotonic()):
                     continue
                 ordered = root.ordered()
                 if ordered:
@@ -331,7 +340,7 @@ class Daemon:
             except OSError as exc:
                 log.error("%s: cannot start: %s", q.cand.key, exc)
                 if exc.errno == errno.ENOSPC:
-                    self.trouble(root, f"{root.cfg.root}: the disk is full; no job can start")
+                    root.disk_full("no job can start")
                 root.queued.pop(q.cand.key, None)
                 root.dirty = True
                 return

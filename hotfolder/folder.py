@@ -8,6 +8,7 @@ reports.py; this module does the looking and the moving.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Hashable
 
 from hotfolder import claims, reports
-from hotfolder.atomic import write_json_atomic
+from hotfolder.atomic import dead_writer_temp, write_json_atomic
 from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
 from hotfolder.jobs import (PROGRESS_SUFFIX, Candidate, JobOptions, SettleTracker, SidecarError, bundle_project,
@@ -39,10 +40,39 @@ log = logging.getLogger("hotfolder.daemon")  # one logger name for everything th
 IDLE_STATUS_INTERVAL = 5.0
 CANCEL_ORPHAN_SECONDS = 60.0
 SHARE_ALERT_SECONDS = 180.0
+DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
+DISK_RETRY_SECONDS = 600.0     # … or after this long anyway (space may have been freed and used again)
 
 
 def now_local() -> datetime:
     return datetime.now().astimezone()
+
+
+def free_bytes(path: Path) -> int | None:
+    try:
+        st = os.statvfs(path)
+    except OSError:
+        return None
+    return st.f_bavail * st.f_frsize
+
+
+def probe_video(path: Path) -> tuple[int | None, float | None]:
+    """Frames and seconds of a finished video (for a job filed by recovery, whose render
+    could not report them)."""
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            frames, end = 0, 0.0
+            for pkt in c.demux(stream):
+                if pkt.pts is None or pkt.size == 0:
+                    continue
+                frames += 1
+                end = max(end, float((pkt.pts + (pkt.duration or 0)) * pkt.time_base))
+        return frames, end
+    except Exception:
+        return None, None
 
 
 def pid_alive(pid: int) -> bool:
@@ -118,6 +148,7 @@ class Running:
     abort_reason: str | None = None
     abort_at: float | None = None
     terminated: bool = False
+    share_lost: bool = False            # the share went away while it ran: a failure is not its fault
     sidecar: dict[str, Any] | None = None
     sidecar_at: float = -1e9
 
@@ -166,6 +197,7 @@ class HotFolder:
         self.notifier = make_notifier(daemon.config, cfg.root)
         self.watcher: FolderWatcher | None = None
         self.message: str | None = None
+        self.disk_hold: tuple[int | None, float] | None = None   # (free bytes, when): the disk was full
 
     # -- helpers
 
@@ -284,13 +316,39 @@ class HotFolder:
         if not self.started_ok:
             self.started_ok = True
             self._load_state()
-            for p in (self.places.inbox, self.places.work, self.places.done, self.places.failed):
+        for p in (self.places.inbox, self.places.work, self.places.done, self.places.failed):
+            try:
                 p.mkdir(exist_ok=True)
+            except OSError as exc:
+                log.warning("%s: cannot create %s: %s", self.cfg.root, p.name, exc)
+        self._sweep_temp_files()
         if self.watcher is None:
             self.watcher = FolderWatcher(self.cfg.root, self.config.watch, self.config.poll_interval, self._mark_dirty)
             self.watcher.start()
         elif not self.watcher.alive():
             self.watcher.start()
+
+    def _sweep_temp_files(self) -> None:
+        """Temp files of atomic writes whose writer on this host died halfway (kill -9)."""
+        folders = [self.cfg.root, self.places.marker, self.places.marker / "nodes", self.places.inbox,
+                   self.places.done, self.places.failed]
+        try:
+            folders += [p for p in self.places.inbox.iterdir()
+                        if p.is_dir() and is_priority_folder(p.name, self.cfg.priorities)]
+        except OSError:
+            pass
+        for folder in folders:
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            for n in names:
+                if dead_writer_temp(n, pid_alive):
+                    try:
+                        (folder / n).unlink()
+                        log.info("%s: removed %s, left by a writer that died", self.cfg.root, folder / n)
+                    except OSError:
+                        pass
 
     def check_watcher(self) -> None:
         if self.watcher is not None and not self.watcher.alive():
@@ -298,6 +356,38 @@ class HotFolder:
             if not self.watcher.start() and self.watcher.failures == 5:
                 self.notifier.daemon_error(f"{self.cfg.root}: the folder watcher died and cannot be restarted; "
                                            "rescanning every few seconds instead")
+
+    # -- a full disk
+
+    def disk_full(self, what: str) -> None:
+        """No space left on the hot folder's disk: hold the queue (nothing can be written, and
+        every job would fail the same way) until space is freed; tell people once."""
+        if self.disk_hold is None:
+            log.error("%s: the disk is full (%s); no job starts until space is freed", self.cfg.root, what)
+        self.disk_hold = (free_bytes(self.cfg.root), time.monotonic())
+        self.last_status = -1e9
+        self.daemon.trouble(self, f"{self.cfg.root}: the disk is full; {what}; jobs wait in the queue "
+                                  "until space is freed")
+
+    def disk_ok(self, now: float) -> bool:
+        if self.disk_hold is None:
+            return True
+        was, since = self.disk_hold
+        free = free_bytes(self.cfg.root)
+        grew = free is not None and (was is None or free >= was + DISK_RETRY_BYTES)
+        if grew or now - since >= DISK_RETRY_SECONDS:
+            log.info("%s: %s; the queue goes on", self.cfg.root,
+                     f"{free // 1024} KiB free now" if grew else "trying again after a full disk")
+            self.disk_hold = None
+            self.last_status = -1e9
+            return True
+        return False
+
+    def disk_message(self) -> str | None:
+        if self.disk_hold is None:
+            return None
+        return ("The disk is full: no job starts until space is freed on the hot folder's disk; "
+                "jobs wait in the queue.")
 
     # -- controls
 
@@ -548,6 +638,11 @@ class HotFolder:
                     mtime = d.stat().st_mtime
                 except OSError:
                     continue
+            if lease is not None and lease.token == self.daemon.token:
+                # ours, yet none of our renders runs it (filing it failed, or its start did)
+                if self.disk_ok(now):
+                    self._take_back(d, lease)
+                continue
             prev = self.lease_seen.get(d.name)
             if prev is None or prev[0] != mtime:
                 self.lease_seen[d.name] = (mtime, now)
@@ -556,10 +651,18 @@ class HotFolder:
                 age = now - prev[1]
             if lease_is_stale(lease, age, self.config.lease_seconds, this_host=HOST, this_pid=os.getpid(),
                               this_token=self.daemon.token, pid_alive=pid_alive):
-                self._recover(d, lease)
+                self._take_back(d, lease)
         for name in list(self.lease_seen):
             if name not in present:
                 del self.lease_seen[name]
+
+    def _take_back(self, d: Path, lease: Lease | None) -> None:
+        try:
+            self._recover(d, lease)
+        except OSError as exc:  # tried again at the next look at work/
+            log.error("%s: cannot take back %s: %s", self.cfg.root, d.name, exc)
+            if exc.errno == errno.ENOSPC:
+                self.disk_full(f"{d.name} could not be filed")
 
     def _recover(self, d: Path, lease: Lease | None) -> None:
         # take it over with one rename, so two nodes noticing at once do not both act
@@ -599,8 +702,11 @@ class HotFolder:
                 stem, video_p, poster_p = claims.deliver_done(self.places, wj, verified,
                                                               poster_src if poster_src.exists() else None)
                 video, poster = self.places.rel(video_p), self.places.rel(poster_p) if poster_p else None
-            report = reports.final_report(name=wj.name, status="done", priority=priority, started_at=None,
-                                          finished_at=now, host=HOST, attempts=attempts, output=video, poster=poster,
+            frames, seconds = probe_video(self.places.root / video)
+            report = reports.final_report(name=wj.name, status="done", priority=priority,
+                                          started_at=_parse_time(wj.meta.get("started_at")), finished_at=now,
+                                          host=HOST, attempts=attempts, output=video, poster=poster, frames=frames,
+                                          video_duration=seconds,
                                           log=log_tail(wj.log_path, self.config.log_tail_lines))
             claims.release_media(self.places, origin, media_rel)
             claims.file_done(self.places, wj, stem, report)
@@ -691,6 +797,17 @@ class HotFolder:
             claims.release_media(self.places, origin, media_rel)
             log.info("%s: cancelled", r.name)
             self._finished(r.key, report, "job_cancelled", r.options.notify, r.frames)
+            return
+        if kind != "done" and (data.get("kind") == "disk_full" or r.share_lost):
+            # not the job's fault: back in the queue (the attempt not counted) to run again
+            if data.get("kind") == "disk_full":
+                why = "the disk is full: its video could not be written; it runs again once space is freed"
+                self.disk_full(f"{r.name} could not write its video and went back to the queue")
+            else:
+                why = "the share went away while it rendered"
+            log.warning("%s: %s; back in the queue", r.name, why)
+            self._return(r.wj, r.attempts - 1, why)
+            self._batch_requeue(r.key)
             return
         if kind == "failed":
             # name files as the person dropped them, not by their place in work/
@@ -827,19 +944,35 @@ class HotFolder:
             completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()
         doc = reports.status_document(
             now=wall, host=HOST, root=str(self.cfg.root), queue_status=status, share_ok=self.share_ok,
-            message=self.message, counts=counts, overall_percent=overall_percent(recs),
+            message=self.message or self.disk_message(), counts=counts, overall_percent=overall_percent(recs),
             estimated_completion=completion, running=running_rows, queued=queued_rows,
             finished=[reports.row_from_report(rep) for rep in self.history], history=self.config.history)
+        if not self.places.marker.is_dir():
+            return  # the share went away just now: never write into the bare mount point
         try:
             write_json_atomic(self.cfg.root / "status.json", doc)
         except OSError as exc:
             log.warning("%s: cannot write status.json: %s", self.cfg.root, exc)
             return
         self.daemon.write_html(self.cfg.root, doc)
+        if not self.places.marker.is_dir():
+            # the share went away while we wrote: what landed in the bare mount point goes again
+            for name in ("status.json", "status.html"):
+                try:
+                    (self.cfg.root / name).unlink()
+                except OSError:
+                    pass
 
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+
+
+def _parse_time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 def _settings_json(s: RenderSettings) -> dict[str, Any]:

@@ -9,6 +9,7 @@ through a one-way pipe (child → daemon: progress and the outcome) and two even
 from __future__ import annotations
 
 import ctypes
+import errno
 import logging
 import os
 import signal
@@ -84,18 +85,24 @@ def child_main(job: WorkerJob, conn: Any, pause: Any, abort: Any, parent_pid: in
     if os.getppid() != parent_pid:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the daemon's to handle
-    _setup_logging(job)
     outcome: tuple[str, dict[str, Any]]
     try:
-        outcome = ("done", _run(job, conn, Control(pause, abort, parent_pid)))
-    except BaseException as exc:  # every way out is reported; the daemon decides what it means
-        outcome = _classify(exc)
-        if outcome[0] == "failed":
-            log.error("%s", outcome[1]["error"])
-            if outcome[1]["kind"] == "bug":
-                log.error("%s", "".join(traceback.format_exception(exc)).rstrip())
-        else:
-            log.info("render aborted")
+        _setup_logging(job)
+    except OSError as exc:  # its work folder vanished (the share went away) or cannot be written
+        outcome = ("failed", {"kind": "disk_full" if _disk_full(exc) else "render",
+                              "error": f"cannot write the job's log: {exc}"})
+        log.error("%s", outcome[1]["error"])
+    else:
+        try:
+            outcome = ("done", _run(job, conn, Control(pause, abort, parent_pid)))
+        except BaseException as exc:  # every way out is reported; the daemon decides what it means
+            outcome = _classify(exc)
+            if outcome[0] == "failed":
+                log.error("%s", outcome[1]["error"])
+                if outcome[1]["kind"] == "bug":
+                    log.error("%s", "".join(traceback.format_exception(exc)).rstrip())
+            else:
+                log.info("render aborted")
     try:
         conn.send(outcome)
         conn.close()
@@ -111,7 +118,10 @@ def _run(job: WorkerJob, conn: Any, control: Control) -> dict[str, Any]:
     log.info("job %s: rendering %s", job.name, job.project.name)
 
     def on_progress(p: Any) -> None:
-        conn.send(("progress", p.to_json()))
+        try:
+            conn.send(("progress", p.to_json()))
+        except OSError:  # the daemon is gone (kill -9): the next checkpoint ends the render
+            pass
 
     result = export(job.project, job.output, job.settings, on_progress=on_progress, control=control,
                     poster=job.poster, limits=Limits(media_roots=job.media_roots))
@@ -122,11 +132,30 @@ def _run(job: WorkerJob, conn: Any, control: Control) -> dict[str, Any]:
             "poster": str(result.poster) if result.poster else None}
 
 
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether the render failed because the disk (or the quota) is full. The encoder wraps
+    the OSError in its own message (`from None`), so the words count as well as the errno."""
+    texts = [os.strerror(e).lower() for e in _NO_SPACE]
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if getattr(e, "errno", None) in _NO_SPACE or any(t in str(e).lower() for t in texts):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
 def _classify(exc: BaseException) -> tuple[str, dict[str, Any]]:
     from hotfolder.errors import ExportAborted, ProjectError, RenderError
 
     if isinstance(exc, ExportAborted):
         return "aborted", {"reason": exc.reason}
+    if not isinstance(exc, ProjectError) and _disk_full(exc):
+        return "failed", {"kind": "disk_full", "error": str(exc)}  # not the job's fault: the daemon retries
     if isinstance(exc, ProjectError):
         return "failed", {"kind": "project", "error": str(exc)}
     if isinstance(exc, RenderError):
