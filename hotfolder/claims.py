@@ -242,7 +242,9 @@ def _move_files(src_dir: Path, names: list[str], dest_dir: Path) -> None:
 
 
 def _publish(src: Path, dst: Path) -> bool:
-    """Put `src` at `dst` without ever replacing an existing file. False when dst exists."""
+    """Put `src` at `dst` without ever replacing an existing file. False when dst exists.
+    A hard link leaves `src` in place: the caller removes it once job.json says where the
+    video went, so a crash in between can always tell the video is this job's."""
     try:
         os.link(src, dst)
     except FileExistsError:
@@ -251,8 +253,6 @@ def _publish(src: Path, dst: Path) -> bool:
         if dst.exists():
             return False
         os.rename(src, dst)
-        return True
-    os.unlink(src)
     return True
 
 
@@ -279,21 +279,26 @@ def deliver_done(places: Places, wj: WorkJob, output: Path, poster: Path | None)
     """Move a verified output (and poster) to done/ under a free name. Returns (stem, video, poster)."""
     stem, ext = split_job_name(output.name)
     video = _published_as(places, output, stem, ext)
-    if video is not None:  # linked into done/ already by a daemon that died before unlinking it
-        os.unlink(output)
+    if video is not None:  # linked into done/ already by a daemon that died before recording it
         final = video.name[: -len(ext)] if ext else video.name
     while video is None:
         final = unique_stem(stem, [ext, ".json", ".jpg"], lambda n: (places.done / n).exists())
         video = places.done / (final + ext)
+        # the name is recorded before publishing: where hard links are missing the output is
+        # renamed, and a crash right after must still find it (see HotFolder._recover)
+        wj.meta["publishing"] = {"stem": final, "video": places.rel(video)}
+        wj.save()
         if not _publish(output, video):
             video = None
     wj.meta["delivered"] = {"stem": final, "video": places.rel(video)}
     wj.save()  # a crash from here on finishes the job instead of rendering it again
+    _unlink(output)
     poster_dst = None
     if poster is not None and poster.exists():
         poster_dst = places.done / (final + ".jpg")
         if not _publish(poster, poster_dst):
             poster_dst = None
+        _unlink(poster)
     if poster_dst is not None:
         wj.meta["delivered"]["poster"] = places.rel(poster_dst)
         wj.save()

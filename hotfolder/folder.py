@@ -688,6 +688,11 @@ class HotFolder:
         out_name = wj.meta.get("output")
         delivered = wj.meta.get("delivered")
         verified = wj.out_dir / out_name if out_name else None
+        publishing = wj.meta.get("publishing")
+        if (not delivered and publishing and not (verified is not None and verified.is_file())
+                and (self.places.root / publishing["video"]).is_file()):
+            # renamed into done/ (no hard links) just before the daemon died: it is this job's
+            delivered = publishing
         origin = (self.places.inbox / wj.meta["key"]).parent
         media_rel = wj.meta.get("media", [])
         if delivered and self._already_filed(mine, wj, delivered["stem"], origin, media_rel):

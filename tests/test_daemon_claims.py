@@ -77,6 +77,39 @@ def test_done_never_overwrites_and_keeps_video_report_poster_together(tmp_path: 
     assert (places.done / "song (3).json").exists()
 
 
+class DaemonDied(BaseException):
+    pass
+
+
+def test_a_crash_between_publishing_and_recording_never_doubles_the_video(tmp_path: Path, monkeypatch):
+    # found by make soak: the daemon died after the video was in done/ but before job.json
+    # said so; the restart saw no output in work/ and rendered the job again as "song (2)"
+    places, cand = _setup(tmp_path)
+    wj = claims.claim(places, cand, lease=Lease("h", 1, "t"), priority=3, attempts=1, media=[])
+    wj.out_dir.mkdir()
+    output = wj.out_dir / "song.mp4"
+    output.write_bytes(b"video")
+    real_save = claims.WorkJob.save
+
+    def dies_when_recording(self):
+        if "delivered" in self.meta:
+            raise DaemonDied
+        real_save(self)
+
+    monkeypatch.setattr(claims.WorkJob, "save", dies_when_recording)
+    try:
+        claims.deliver_done(places, wj, output, None)
+    except DaemonDied:
+        pass
+    monkeypatch.undo()
+    after = claims.load_work_job(wj.dir)
+    assert "delivered" not in after.meta
+    assert output.is_file()  # what recovery looks for: the verified video is still this job's
+    stem, video, _ = claims.deliver_done(places, after, output, None)
+    assert stem == "song" and sorted(p.name for p in places.done.glob("*.mp4")) == ["song.mp4"]
+    assert not output.exists() and after.meta["delivered"]["video"] == "done/song.mp4"
+
+
 def test_failed_folder_is_a_bundle_to_drop_again(tmp_path: Path):
     places, cand = _setup(tmp_path)
     media = [(places.inbox / "high" / "song.ogg").resolve()]
