@@ -65,6 +65,12 @@ def _no_tracebacks(*daemons: Daemon) -> None:
         assert "Traceback" not in d.log(), d.log()[-4000:]
 
 
+def _rendering(jobdir: Path) -> bool:
+    """A claimed job whose render has not produced its video yet."""
+    return (jobdir.is_dir() and not jobdir.name.startswith(".") and (jobdir / "job.json").is_file()
+            and not any(p.suffix == ".mp4" and ".partial" not in p.name for p in (jobdir / "out").glob("*")))
+
+
 # --- 1. soak: kill -9 at random moments -----------------------------------------------------
 
 def test_soak_twenty_jobs_with_kill_9_restarts_and_a_reader(tmp_path: Path):
@@ -100,9 +106,9 @@ def test_soak_twenty_jobs_with_kill_9_restarts_and_a_reader(tmp_path: Path):
         for k in range(3):
             d = daemons[-1]
             if k == 1:
-                wait_for(lambda: any(p.is_dir() for p in (root / "work").iterdir()), 60, "a claimed job", d,
+                # at once: these renders take a fraction of a second, so a delay could let it finish
+                wait_for(lambda: any(_rendering(p) for p in (root / "work").iterdir()), 60, "a claimed job", d,
                          interval=0.01)
-                time.sleep(rng.uniform(0.0, 0.5))
             else:
                 time.sleep(rng.uniform(2.0, 7.0))
             d.kill9()
