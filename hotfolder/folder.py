@@ -328,15 +328,20 @@ class HotFolder:
         elif not self.watcher.alive():
             self.watcher.start()
 
-    def _sweep_temp_files(self) -> None:
-        """Temp files of atomic writes whose writer on this host died halfway (kill -9)."""
-        folders = [self.cfg.root, self.places.marker, self.places.marker / "nodes", self.places.inbox,
-                   self.places.done, self.places.failed]
+    def _inbox_folders(self) -> list[Path]:
+        """The inbox and its priority subfolders: where queued jobs and their sidecars live."""
+        folders = [self.places.inbox]
         try:
             folders += [p for p in self.places.inbox.iterdir()
                         if p.is_dir() and is_priority_folder(p.name, self.cfg.priorities)]
         except OSError:
             pass
+        return folders
+
+    def _sweep_temp_files(self) -> None:
+        """Temp files of atomic writes whose writer on this host died halfway (kill -9)."""
+        folders = [self.cfg.root, self.places.marker, self.places.marker / "nodes", self.places.done,
+                   self.places.failed, *self._inbox_folders()]
         for folder in folders:
             try:
                 names = os.listdir(folder)
@@ -514,13 +519,7 @@ class HotFolder:
 
     def _clean_orphan_sidecars(self) -> None:
         """Progress sidecars in the inbox whose job was deleted or taken."""
-        folders = [self.places.inbox]
-        try:
-            folders += [p for p in self.places.inbox.iterdir()
-                        if p.is_dir() and is_priority_folder(p.name, self.cfg.priorities)]
-        except OSError:
-            return
-        for folder in folders:
+        for folder in self._inbox_folders():
             try:
                 names = os.listdir(folder)
             except OSError:
