@@ -20,11 +20,14 @@ import logging
 import os
 import shutil
 import socket
+import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from hotfolder import failpoints
 from hotfolder.atomic import write_json_atomic
+from hotfolder.names import display_name
 from hotfolder.jobs import Candidate, bundle_project, progress_name, sidecar_name
 from hotfolder.queue import Lease, split_job_name, unique_name, unique_stem
 
@@ -34,6 +37,8 @@ LEASE = ".lease"
 META = "job.json"
 LOG = "job.log"
 OUT = "out"
+REPORT = "report.json"     # a filing under way: the report, written before anything moves
+FILING = "filing"          # job.json key: {"to": "done"|"failed", "stem", "folder"} of a filing under way
 HOST = socket.gethostname()
 
 
@@ -102,7 +107,8 @@ class WorkJob:
         return self.dir / LOG
 
     def save(self) -> None:
-        write_json_atomic(self.dir / META, self.meta)
+        # exact: a name that is not UTF-8 must come back as the same bytes
+        write_json_atomic(self.dir / META, self.meta, exact=True)
 
 
 def read_lease(jobdir: Path) -> Lease | None:
@@ -114,7 +120,7 @@ def read_lease(jobdir: Path) -> Lease | None:
 
 
 def write_lease(jobdir: Path, lease: Lease) -> None:
-    write_json_atomic(jobdir / LEASE, {"host": lease.host, "pid": lease.pid, "token": lease.token})
+    write_json_atomic(jobdir / LEASE, {"host": lease.host, "pid": lease.pid, "token": lease.token}, exact=True)
 
 
 def touch_lease(jobdir: Path) -> None:
@@ -132,7 +138,7 @@ def load_work_job(jobdir: Path) -> WorkJob | None:
 def _link_or_copy(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.is_dir():
-        shutil.copytree(src, dst, copy_function=_link_file, dirs_exist_ok=True)
+        shutil.copytree(src, dst, symlinks=True, copy_function=_link_file, dirs_exist_ok=True)
     else:
         _link_file(str(src), str(dst))
 
@@ -151,7 +157,7 @@ def _mkdir_unique(parent: Path, name: str, *, create_parent: bool = False) -> Pa
     if create_parent:
         parent.mkdir(exist_ok=True)
     while True:
-        candidate = parent / unique_name(name, lambda n: (parent / n).exists())
+        candidate = parent / unique_name(name, lambda n: os.path.lexists(parent / n))
         try:
             candidate.mkdir()
             return candidate
@@ -164,17 +170,24 @@ def claim(places: Places, cand: Candidate, *, lease: Lease, priority: int, attem
     """Take a job from the inbox into work/. None when someone else took it (or it vanished)."""
     jobdir = _mkdir_unique(places.work, cand.name)
     write_lease(jobdir, lease)
-    media_rel = []
+    failpoints.hit("claim.leased")
     base = cand.path.parent
+    media_rel: list[str] = []
+    taken: dict[str, list[int]] = {}
     for m in media:
         try:
             rel = m.relative_to(base.resolve())
-        except ValueError:
+            st = os.lstat(m)
+        except (ValueError, OSError):
             continue
-        if rel.parts and m.exists():
-            media_rel.append(rel.as_posix())
+        if not rel.parts or not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            continue   # links are never taken along (they could lead anywhere)
+        media_rel.append(rel.as_posix())
+        if stat.S_ISREG(st.st_mode):
+            # what the job brings: only this very file may be removed from the inbox later
+            taken[rel.as_posix()] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
     wj = WorkJob(jobdir, {"name": cand.name, "key": cand.key, "bundle": cand.bundle, "priority": priority,
-                          "attempts": attempts, "media": media_rel, "host": lease.host})
+                          "attempts": attempts, "media": media_rel, "media_files": taken, "host": lease.host})
     wj.save()
     try:
         os.rename(cand.path, wj.job_path)  # the claim: exactly one node wins
@@ -182,6 +195,7 @@ def claim(places: Places, cand: Candidate, *, lease: Lease, priority: int, attem
         log.debug("claim of %s lost: %s", cand.key, exc)
         shutil.rmtree(jobdir, ignore_errors=True)
         return None
+    failpoints.hit("claim.renamed")
     _move_if_exists(cand.sidecar, jobdir / sidecar_name(cand.name))
     _unlink(base / progress_name(cand.name))
     for rel in media_rel:
@@ -194,6 +208,8 @@ def claim(places: Places, cand: Candidate, *, lease: Lease, priority: int, attem
 
 def _move_if_exists(src: Path, dst: Path) -> bool:
     try:
+        if not stat.S_ISREG(os.lstat(src).st_mode):
+            return False  # a sidecar that is a link or a folder is not a sidecar
         os.rename(src, dst)
         return True
     except FileNotFoundError:
@@ -217,7 +233,7 @@ def return_to_inbox(places: Places, wj: WorkJob) -> tuple[str, Path] | None:
     folder = (places.inbox / key).parent
     if folder != places.inbox:
         folder.mkdir(exist_ok=True)  # a priority subfolder someone removed meanwhile
-    name = unique_name(wj.name, lambda n: (folder / n).exists())
+    name = unique_name(wj.name, lambda n: os.path.lexists(folder / n))
     dest = folder / name
     os.rename(wj.job_path, dest)
     _move_if_exists(wj.dir / sidecar_name(wj.name), folder / sidecar_name(name))
@@ -290,8 +306,10 @@ def deliver_done(places: Places, wj: WorkJob, output: Path, poster: Path | None)
         wj.save()
         if not _publish(output, video):
             video = None
+    failpoints.hit("deliver.published")
     wj.meta["delivered"] = {"stem": final, "video": places.rel(video)}
     wj.save()  # a crash from here on finishes the job instead of rendering it again
+    failpoints.hit("deliver.recorded")
     _unlink(output)
     poster_dst = None
     if poster is not None and poster.exists():
@@ -305,42 +323,94 @@ def deliver_done(places: Places, wj: WorkJob, output: Path, poster: Path | None)
     return final, video, poster_dst
 
 
-def file_done(places: Places, wj: WorkJob, stem: str, report: dict[str, Any]) -> str:
+InUse = Callable[[Path], bool]   # whether another queued job names this file (the daemon knows)
+
+
+def file_done(places: Places, wj: WorkJob, stem: str, report: dict[str, Any], in_use: InUse | None = None
+              ) -> dict[str, Any]:
     """After deliver_done: the job's own files to done/sources/<stem>/, the report, work/ cleaned."""
     sources = _mkdir_unique(places.done / "sources", stem, create_parent=True)
-    names = _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else [])
-    _move_files(wj.dir, names, sources)
     report["source"] = places.rel(sources)
-    write_json_atomic(places.done / f"{stem}.json", report)
+    return _file(places, wj, {"to": "done", "stem": stem, "folder": places.rel(sources)}, report, in_use)
+
+
+def file_failed(places: Places, wj: WorkJob, report: dict[str, Any], in_use: InUse | None = None) -> dict[str, Any]:
+    """The job's files as dropped into failed/<stem>/ (a folder that can be dropped into the
+    inbox again as it is), the report as failed/<stem>.json, work/ cleaned."""
+    final, folder = _failed_folder(places, wj.name)
+    report["source"] = places.rel(folder)
+    return _file(places, wj, {"to": "failed", "stem": final, "folder": places.rel(folder)}, report, in_use)
+
+
+def _file(places: Places, wj: WorkJob, filing: dict[str, str], report: dict[str, Any],
+          in_use: InUse | None) -> dict[str, Any]:
+    """Record the filing (its report beside job.json), then carry it out. A daemon killed at any
+    point after the record finishes it with `finish_filing`, so every job gets exactly one
+    report, and one killed before it files the job again from the start."""
+    write_json_atomic(wj.dir / REPORT, report)
+    wj.meta[FILING] = filing
+    wj.save()
+    failpoints.hit("file.intent")
+    return finish_filing(places, wj, in_use)
+
+
+def finish_filing(places: Places, wj: WorkJob, in_use: InUse | None = None) -> dict[str, Any]:
+    """Carry out (or complete) a recorded filing; every step may be repeated. Returns the report."""
+    filing = wj.meta[FILING]
+    report = json.loads((wj.dir / REPORT).read_text(encoding="utf-8"))
+    folder = places.root / filing["folder"]
+    folder.mkdir(parents=True, exist_ok=True)
+    if filing["to"] == "done":
+        names = _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else [])
+        release_media(places, wj, in_use)   # the report is what people wait for: the inbox is tidy before it
+        _move_files(wj.dir, names, folder)
+    else:
+        if wj.meta.get("bundle") and wj.job_path.is_dir():
+            _move_bundle(wj, folder)
+        else:
+            _move_files(wj.dir, _job_files(wj), folder)
+        release_media(places, wj, in_use)
+    failpoints.hit("file.moved")
+    parent = places.done if filing["to"] == "done" else places.failed
+    write_json_atomic(parent / f"{filing['stem']}.json", report)
+    failpoints.hit("file.reported")
     shutil.rmtree(wj.dir, ignore_errors=True)
-    return places.rel(sources)
+    return report
+
+
+def _move_bundle(wj: WorkJob, folder: Path) -> None:
+    """A failed bundle becomes failed/<stem>/ itself, ready to be dropped again."""
+    for entry in os.listdir(wj.job_path):
+        _move_files(wj.job_path, [entry], folder)
+    try:
+        wj.job_path.rmdir()
+    except OSError:
+        pass
+    _move_if_exists(wj.dir / sidecar_name(wj.name), folder / sidecar_name(bundle_project_name(folder) or wj.name))
+
+
+def file_unreadable(places: Places, src: Path, name: str, report: dict[str, Any]) -> str:
+    """Quarantine: a work folder nobody can understand goes to failed/<name>/ as it is, with a
+    report. Returns the stem used."""
+    final, folder = _failed_folder(places, name)
+    report["source"] = places.rel(folder)
+    for entry in os.listdir(src):
+        if entry != LEASE and not entry.startswith("." + LEASE + "."):
+            _move_files(src, [entry], folder)
+    write_json_atomic(places.failed / f"{final}.json", report)
+    shutil.rmtree(src, ignore_errors=True)
+    return final
 
 
 def _failed_folder(places: Places, name: str) -> tuple[str, Path]:
-    stem, _ = split_job_name(name)
+    stem, _ = split_job_name(display_name(name))   # report names are text every reader can show
     while True:
-        final = unique_stem(stem, [".json", ""], lambda n: (places.failed / n).exists())
+        final = unique_stem(stem, [".json", ""], lambda n: os.path.lexists(places.failed / n))
         try:
             (places.failed / final).mkdir()
             return final, places.failed / final
         except FileExistsError:
             continue
-
-
-def file_failed(places: Places, wj: WorkJob, report: dict[str, Any]) -> str:
-    """The job's files as dropped into failed/<stem>/ (a folder that can be dropped into the
-    inbox again as it is), the report as failed/<stem>.json, work/ cleaned. Returns the stem."""
-    final, folder = _failed_folder(places, wj.name)
-    if wj.meta.get("bundle") and wj.job_path.is_dir():
-        folder.rmdir()
-        os.rename(wj.job_path, folder)
-        _move_if_exists(wj.dir / sidecar_name(wj.name), folder / sidecar_name(bundle_project_name(folder) or wj.name))
-    else:
-        _move_files(wj.dir, _job_files(wj), folder)
-    report["source"] = places.rel(folder)
-    write_json_atomic(places.failed / f"{final}.json", report)
-    shutil.rmtree(wj.dir, ignore_errors=True)
-    return final
 
 
 def bundle_project_name(folder: Path) -> str | None:
@@ -379,31 +449,62 @@ def fail_from_inbox(places: Places, cand: Candidate, report: dict[str, Any], med
     return final
 
 
-def release_media(places: Places, original_folder: Path, media_rel: list[str]) -> None:
-    """Remove media a finished job took along from the inbox, unless another project or sidecar
-    still in that folder names them (a shared background stays)."""
-    if not media_rel:
+def release_media(places: Places, wj: WorkJob, in_use: InUse | None = None) -> None:
+    """Remove from the inbox the media a finished job took along. Only the very files it took
+    (same device, inode, size and mtime as at the claim) and only when no other job names
+    them (`in_use`, from what the daemon read of every queued project; without it, any project
+    in that folder mentioning the file's name keeps it): nothing is ever deleted that the job
+    did not bring, and a shared background stays for the next job."""
+    taken: dict[str, list[int]] = wj.meta.get("media_files") or {}
+    if not taken:
         return
-    try:
-        others = [p for p in original_folder.iterdir() if p.is_file() and p.suffix.lower() in
-                  (".kproj", ".ass", ".ssa", ".lrc", ".txt", ".yaml", ".yml")]
-    except OSError:
-        return
-    texts = []
-    for p in others:
+    origin = (places.inbox / (wj.meta.get("key") or wj.name)).parent
+    if in_use is None:
+        in_use = _mentioned_in_folder(origin)
+    for rel, sig in taken.items():
+        target = origin / rel
         try:
-            texts.append(p.read_bytes()[:2_000_000])
+            st = os.lstat(target)
         except OSError:
             continue
-    for rel in media_rel:
-        target = original_folder / rel
-        needle = Path(rel).name.encode("utf-8")
-        if any(needle in t for t in texts):
+        if [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns] != list(sig) or not stat.S_ISREG(st.st_mode):
+            continue  # replaced since: someone else's file now
+        if in_use(target):
             continue
         try:
-            if target.is_dir():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
+            target.unlink()
         except OSError:
             pass
+
+
+def _mentioned_in_folder(folder: Path) -> InUse:
+    """Whether any project or sidecar in `folder` mentions a file's name (read once, lazily)."""
+    texts: list[bytes] | None = None
+
+    def mentioned(target: Path) -> bool:
+        nonlocal texts
+        if texts is None:
+            texts = []
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                names = []
+            for n in names:
+                p = folder / n
+                if p.suffix.lower() in (".kproj", ".ass", ".ssa", ".lrc", ".txt", ".yaml", ".yml") and is_regular(p):
+                    try:
+                        with open(p, "rb") as fh:
+                            texts.append(fh.read(2_000_000))
+                    except OSError:
+                        continue
+        needle = os.fsencode(target.name)
+        return any(needle in t for t in texts)
+
+    return mentioned
+
+
+def is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False

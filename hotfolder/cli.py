@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import logging
 import sys
 
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     setup_logging(args.verbose, args.log_format)
+    # names from the share may hold bytes that are not UTF-8 (surrogate escapes in Python):
+    # print them escaped, as stderr does, instead of dying on them under a strict locale
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
     module = args._module
     if hasattr(module, "run_for"):
         return int(module.run_for(args._name, args) or 0)

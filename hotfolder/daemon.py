@@ -24,10 +24,14 @@ from typing import Any
 from hotfolder import claims, reports
 from hotfolder.claims import HOST
 from hotfolder.config import Config, load_config
+from hotfolder.decisions import stalled
 from hotfolder.folder import HotFolder, Queued, Running, make_notifier, now_local
-from hotfolder.jobs import output_name
+from hotfolder.leasekeeper import LeaseKeeper
+from hotfolder.jobs import media_problems, output_name
 from hotfolder.queue import BatchJob, Lease, may_claim, split_job_name
 from hotfolder.settings import RenderSettings
+from hotfolder.names import display_name
+from hotfolder.vocabulary import AbortReason, FailureKind
 from hotfolder.watch import FolderWatcher
 from hotfolder.worker import WorkerJob, child_main
 
@@ -62,6 +66,7 @@ class Daemon:
         self.last_sd_status = ""
         self._html_writer: Any = False
         self.troubles: dict[str, float] = {}
+        self.leases = LeaseKeeper()
 
     # -- signals
 
@@ -154,10 +159,10 @@ class Daemon:
         s = self.config.render
         return s.updated({"gpu": self.gpu}) if self.gpu is not None else s
 
-    def abort(self, r: Running, reason: str) -> None:
-        if r.abort_reason is not None and reason != "shutdown":
+    def abort(self, r: Running, reason: AbortReason) -> None:
+        if r.abort_reason is not None and reason is not AbortReason.SHUTDOWN:
             return
-        if r.abort_reason is None or reason == "shutdown" and r.abort_reason == "share":
+        if r.abort_reason is None or reason is AbortReason.SHUTDOWN and r.abort_reason is AbortReason.SHARE:
             r.abort_reason = reason
         r.abort_at = r.abort_at or time.monotonic()
         if r.abort is not None:
@@ -165,14 +170,18 @@ class Daemon:
 
     def start(self, root: HotFolder, q: Queued) -> bool:
         attempts = q.attempts + 1
+        problems = media_problems(q.cand, q.media, root.places.inbox, root.cfg.priorities)
         wj = claims.claim(root.places, q.cand, lease=self.lease, priority=q.priority, attempts=attempts,
-                          media=q.media)
-        root.queued.pop(q.cand.key, None)
+                          media=[] if problems else q.media)
+        root.forget_queued(q.cand.key)
         if wj is None:
             return False
-        stem = split_job_name(q.cand.name)[0]
+        stem = display_name(split_job_name(q.cand.name)[0])   # what is derived from a name is valid text
+        if problems:   # nothing of another job's is taken along, moved or removed
+            root.fail_before_start(wj, q, reports.human_error(FailureKind.MEDIA, "; ".join(problems)))
+            return True
         if q.option_error:
-            root.fail_before_start(wj, q, reports.human_error("sidecar", q.option_error))
+            root.fail_before_start(wj, q, reports.human_error(FailureKind.SIDECAR, q.option_error))
             return True
         out_name = output_name(q.options.output, stem)
         wj.meta["output"] = out_name
@@ -180,7 +189,7 @@ class Daemon:
         project = wj.project
         if project is None:
             root.fail_before_start(wj, q, reports.human_error(
-                "bundle", "it must hold exactly one project file (.kproj, .ass, .ssa, .lrc or UltraStar .txt) at its top"))
+                FailureKind.BUNDLE, "it must hold exactly one project file (.kproj, .ass, .ssa, .lrc or UltraStar .txt) at its top"))
             return True
         wj.out_dir.mkdir(exist_ok=True)
         settings = root._settings_for(q.options)
@@ -190,7 +199,8 @@ class Daemon:
         recv, send = self.mp.Pipe(duplex=False)
         pause, abort = self.mp.Event(), self.mp.Event()
         r = Running(root=root, wj=wj, key=q.cand.key, priority=q.priority, attempts=attempts, options=q.options,
-                    settings=settings, frames=q.frames, started_at=now_local(), conn=recv, pause=pause, abort=abort)
+                    settings=settings, frames=q.frames, started_at=now_local(), conn=recv, pause=pause, abort=abort,
+                    progress_at=time.monotonic())
         if root.paused:
             pause.set()
         r.process = self.mp.Process(target=child_main, args=(job, send, pause, abort, os.getpid()),
@@ -198,6 +208,7 @@ class Daemon:
         r.process.start()
         send.close()
         self.running.append(r)  # from here the loop owns it, whatever fails next
+        self.leases.hold(wj.dir)
         wj.meta["worker_pid"] = r.process.pid
         wj.meta["started_at"] = reports.iso(r.started_at)
         try:
@@ -216,11 +227,19 @@ class Daemon:
             while r.conn.poll():
                 kind, data = r.conn.recv()
                 if kind == "progress":
+                    if _advanced(r.progress, data):
+                        r.progress_at = now
                     r.progress = data
                 else:
                     r.outcome = (kind, data)
         except (EOFError, OSError):
             pass
+        if r.pause is not None and r.pause.is_set():
+            r.progress_at = now   # held by PAUSE (or a lost share): not stuck
+        if r.abort_reason is None and stalled(progress_age=now - r.progress_at, paused=False,
+                                              stall_seconds=self.config.stall_seconds):
+            log.error("%s: no progress for %.0f s; stopping it", r.name, now - r.progress_at)
+            self.abort(r, AbortReason.STALLED)
         if r.abort_reason is not None and r.abort_at is not None and r.process.is_alive():
             waited = now - r.abort_at
             grace = self.config.abort_grace_seconds
@@ -275,26 +294,25 @@ class Daemon:
                 continue
             root.check_watcher()
             root.read_controls()
-            if root.dirty or now - root.last_scan >= self.config.rescan_interval or \
-                    (any(not q.ready for q in root.queued.values()) and now - root.last_scan >= 0.25):
+            if root.dirty and now - root.last_scan >= 0.1 or now - root.last_scan >= self.config.rescan_interval or \
+                    (root.unsettled and now - root.last_scan >= 0.25):
                 root.rescan(now)
             root.handle_cancels(now)
             for r in root.running:
                 if root.stopped and r.abort_reason is None:
                     log.info("%s: STOP: aborting the render", r.name)
-                    self.abort(r, "stop")
+                    self.abort(r, AbortReason.STOP)
                 if r.pause is not None:
                     if root.paused:
                         r.pause.set()
                     else:
                         r.pause.clear()
-            root.refresh_leases(now)
             if not shutting:
                 root.check_work(now)
             root._heartbeat(now)
         if shutting:
             for r in self.running:
-                self.abort(r, "shutdown")
+                self.abort(r, AbortReason.SHUTDOWN)
                 r.pause.clear()
         for r in list(self.running):
             if self.poll(r, now):
@@ -302,6 +320,7 @@ class Daemon:
                     r.share_lost = True
                     continue  # act once the share is back
                 self.running.remove(r)
+                self.leases.release(r.wj.dir)
                 try:
                     r.root.finish(r)
                 except OSError as exc:
@@ -341,7 +360,7 @@ class Daemon:
                 log.error("%s: cannot start: %s", q.cand.key, exc)
                 if exc.errno == errno.ENOSPC:
                     root.disk_full("no job can start")
-                root.queued.pop(q.cand.key, None)
+                root.forget_queued(q.cand.key)
                 root.dirty = True
                 return
 
@@ -391,10 +410,11 @@ class Daemon:
                 if self.once and self.idle_for_once():
                     log.info("--once: nothing queued or running; exiting")
                     break
-                busy = self.running or any(q for root in self.roots for q in root.queued.values())
+                busy = self.running or any(root.unsettled or root.claimable() for root in self.roots)
                 self.wake.wait(TICK if busy or self.shutdown_at is not None else 1.0)
                 self.wake.clear()
         finally:
+            self.leases.close()
             self._notify_sd("STOPPING=1")
             self.stopped_for_good = self.shutdown_at is not None
             for root in self.roots:
@@ -405,6 +425,13 @@ class Daemon:
                 root.close()
                 root.notifier.close(2.0)
         return 0
+
+
+def _advanced(before: dict[str, Any] | None, after: dict[str, Any]) -> bool:
+    """Whether a render's progress report says it moved on (a frame, or a new step)."""
+    if before is None:
+        return True
+    return any(before.get(k) != after.get(k) for k in ("current_frame", "current_operation", "status"))
 
 
 def _systemd() -> Any:

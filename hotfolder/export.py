@@ -36,8 +36,9 @@ from hotfolder.progress import ExportProgress, ExportStatus
 from hotfolder.project import load_project
 from hotfolder.project.limits import DEFAULT_LIMITS, Limits
 from hotfolder.project.model import Project
+from hotfolder.render.background import check_background
 from hotfolder.render.types import frame_count, frame_time_ms
-from hotfolder.settings import RenderSettings
+from hotfolder.settings import MAX_TAIL_MS, OPERATOR_ONLY, RenderSettings
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,9 @@ class ExportControl(Protocol):
 ProgressCallback = Callable[[ExportProgress], None]
 
 # project.render keys that stay with the operator: the daemon spreads jobs over GPUs itself
-_OPERATOR_KEYS = {"gpu"}
+_OPERATOR_KEYS = {"gpu", *OPERATOR_ONLY}
 _INT_RANGES = {"width": (16, 16384), "height": (16, 16384), "fps": (1, 240), "crf": (0, 63),
-               "tail_ms": (0, 3_600_000)}
+               "tail_ms": (0, MAX_TAIL_MS)}
 
 
 def effective_settings(project: Project, settings: RenderSettings) -> RenderSettings:
@@ -138,7 +139,8 @@ def _load(project_path: Path, settings: RenderSettings, limits: Limits, project_
 def _audio_and_duration(project: Project, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS
                         ) -> tuple[Path | None, int]:
     """The audio to use (settings.audio wins) and the video's length in ms: the audio's,
-    or the last line's end plus settings.tail_ms without audio."""
+    or the last line's end plus settings.tail_ms without audio. A length beyond the limits
+    is refused here, before hours of rendering are started."""
     audio = settings.audio or project.media.audio
     if audio is not None:
         audio = Path(audio)
@@ -147,8 +149,25 @@ def _audio_and_duration(project: Project, settings: RenderSettings, limits: Limi
         ms = probe_audio_ms(audio)
         if ms > limits.max_time_ms:
             raise ProjectError(audio, None, f"audio lasts {ms / 3_600_000:.1f} hours, more than the limit")
-        return audio, ms
-    return None, project.duration + settings.tail_ms
+    else:
+        ms = project.duration + settings.tail_ms
+    check_video_length(ms, project.source, settings, limits)
+    return audio, ms
+
+
+def check_video_length(duration_ms: int, source: Path, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a video longer than Limits.max_video_ms or settings.max_video_seconds (the operator's)."""
+    limit_ms = limits.max_video_ms
+    if settings.max_video_seconds is not None:
+        limit_ms = min(limit_ms, round(settings.max_video_seconds * 1000))
+    if duration_ms > limit_ms:
+        raise ProjectError(source, None, f"the video would be {_hms(duration_ms)} long, more than the limit of "
+                                         f"{_hms(limit_ms)} (max_video_seconds)")
+
+
+def _hms(ms: int) -> str:
+    minutes, seconds = divmod(round(ms / 1000), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
 
 
 def plan_frames(project_path: Path, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS, *,
@@ -297,6 +316,7 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
     if not output.parent.is_dir():
         raise RenderError(f"output folder {output.parent} does not exist")
     audio_plan = plan_audio(audio, output) if audio else None
+    check_background(project, settings)  # a missing or broken background fails now, not after the GL start
 
     from hotfolder.render.frames import FrameRenderer  # GL is loaded only when rendering
 

@@ -12,23 +12,29 @@ import errno
 import json
 import logging
 import os
-import shutil
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Hashable
 
-from hotfolder import claims, reports
+from hotfolder import claims, recovery, reports
 from hotfolder.atomic import dead_writer_temp, write_json_atomic
 from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
-from hotfolder.jobs import (PROGRESS_SUFFIX, Candidate, JobOptions, SettleTracker, SidecarError, bundle_project,
-                            media_signature, named_media, output_name, parse_sidecar, progress_name, scan_inbox)
+from hotfolder.decisions import (FinishAction, Readiness, RenderOutcome, batch_counts, decide_finish,
+                                 decide_ready, queued_sidecar_due)
+from hotfolder.inspector import Inspector
+from hotfolder.sidecar_writer import SidecarWriter
+from hotfolder.jobs import (PROGRESS_SUFFIX, cancel_name, Candidate, JobOptions, SettleTracker, SidecarError, bundle_project,
+                            media_signature, output_name, parse_sidecar, progress_name, scan_inbox)
 from hotfolder.queue import (BatchJob, Lease, QueueEntry, Speed, is_priority_folder, lease_is_stale,
                              order_queue, overall_percent, queue_status, schedule, split_job_name)
 from hotfolder.settings import RenderSettings
+from hotfolder.names import display_name
+from hotfolder.vocabulary import EVENT_FOR_STATE, AbortReason, FailureKind, JobState, RenderEnd
 from hotfolder.watch import FolderWatcher
 from hotfolder.worker import log_tail
 
@@ -38,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
 
 IDLE_STATUS_INTERVAL = 5.0
+SIDECAR_MAX_BYTES = 64 * 1024   # a job sidecar is a few lines; anything bigger is refused unread
 CANCEL_ORPHAN_SECONDS = 60.0
 SHARE_ALERT_SECONDS = 180.0
 DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
@@ -54,25 +61,6 @@ def free_bytes(path: Path) -> int | None:
     except OSError:
         return None
     return st.f_bavail * st.f_frsize
-
-
-def probe_video(path: Path) -> tuple[int | None, float | None]:
-    """Frames and seconds of a finished video (for a job filed by recovery, whose render
-    could not report them)."""
-    try:
-        import av
-
-        with av.open(str(path)) as c:
-            stream = c.streams.video[0]
-            frames, end = 0, 0.0
-            for pkt in c.demux(stream):
-                if pkt.pts is None or pkt.size == 0:
-                    continue
-                frames += 1
-                end = max(end, float((pkt.pts + (pkt.duration or 0)) * pkt.time_base))
-        return frames, end
-    except Exception:
-        return None, None
 
 
 def pid_alive(pid: int) -> bool:
@@ -109,9 +97,8 @@ class Queued:
     first_seen: float
     ready: bool = False
     media: list[Path] = field(default_factory=list)
-    media_for: Hashable = None          # the job file signature `media` was read from
     last_sig: Hashable = None           # the job file signature at the previous look
-    parsed_at: float = -1e9
+    inspected: bool = False             # `media` and `frames` are read from this version of it
     missing_since: float | None = None
     options: JobOptions = field(default_factory=JobOptions)
     option_error: str | None = None
@@ -119,8 +106,8 @@ class Queued:
     attempts: int = 0
     last_error: str | None = None
     frames: int | None = None
-    frames_for: Hashable = None
-    sidecar_key: Any = None
+    sidecar_key: Any = None             # what its sidecar said (priority, attempts, expected start)
+    sidecar_pos: int | None = None      # and the place it gave
     sidecar_at: float = -1e9
 
     @property
@@ -144,8 +131,9 @@ class Running:
     pause: Any = None
     abort: Any = None
     progress: dict[str, Any] | None = None
+    progress_at: float = 0.0            # monotonic time the render last moved on (stall detection)
     outcome: tuple[str, dict[str, Any]] | None = None
-    abort_reason: str | None = None
+    abort_reason: AbortReason | None = None
     abort_at: float | None = None
     terminated: bool = False
     share_lost: bool = False            # the share went away while it ran: a failure is not its fault
@@ -188,12 +176,17 @@ class HotFolder:
         self.last_status = -1e9
         self.last_work_check = -1e9
         self.last_heartbeat = -1e9
-        self.last_lease_refresh = -1e9
         self.last_history_merge = -1e9
         self.lease_seen: dict[str, tuple[float, float]] = {}
         self.batch = Batch()
         self.history: deque[dict[str, Any]] = deque(maxlen=daemon.config.history)
         self.speed = Speed()
+        self.inspector = Inspector(daemon.wake.set)
+        self.order_version = 0          # bumped whenever the queue's order may have changed
+        self._ordered: tuple[int, list[Queued]] = (-1, [])
+        self._status_seen: tuple[int, bool, bool] | None = None
+        self.unsettled = 0              # queued jobs not ready yet (still arriving): look again soon
+        self.sidecars = SidecarWriter()
         self.notifier = make_notifier(daemon.config, cfg.root)
         self.watcher: FolderWatcher | None = None
         self.message: str | None = None
@@ -429,15 +422,20 @@ class HotFolder:
             if q is None:
                 q = self.queued[cand.key] = Queued(cand, first_seen=now)
                 self._read_inbox_sidecar(q)
+            elif q.cand.signature != cand.signature or q.cand.mtime != cand.mtime:
+                self.order_version += 1
             q.cand = cand
             self._update_ready(q, now)
         for key in list(self.queued):
             if key not in seen:
                 del self.queued[key]
+                self.order_version += 1
                 rec = self.batch.records.get(key)
                 if rec is not None and rec.state == "queued":
                     del self.batch.records[key]  # deleted by a person: no longer part of the batch
+        self.unsettled = sum(1 for q in self.queued.values() if not q.ready)
         self.settle.forget_except(seen)
+        self.inspector.forget_except(seen)
         self._clean_orphan_sidecars()
         for p in cancels:
             self.cancels.setdefault(p, now)
@@ -455,67 +453,67 @@ class HotFolder:
             pass
 
     def _update_ready(self, q: Queued, now: float) -> None:
+        """Look at a queued job again: settle, sidecar, what its project names (read on the
+        inspector's thread, never here), then decisions.decide_ready."""
         cand = q.cand
-        if cand.bundle:
-            settled = self.settle.observe(cand.key, cand.signature, now)
-            q.media_for = cand.signature
-        else:
-            # read the project for its media when it stopped changing (or once a second while
-            # it grows), not on every look at a file being copied
-            if q.media_for != cand.signature and (cand.signature == q.last_sig or now - q.parsed_at >= 1.0):
-                q.media = named_media(cand.path) or []
-                q.media_for, q.parsed_at = cand.signature, now
-            q.last_sig = cand.signature
-            current = q.media_for == cand.signature
-            sig = (cand.signature, current, media_signature(q.media) if current else None)
-            settled = self.settle.observe(cand.key, sig, now) and current
-            if settled:
-                missing = [m for m in q.media if not m.exists()]
-                if missing:
-                    q.missing_since = q.missing_since or now
-                    if now - q.missing_since < self.config.media_wait_seconds:
-                        if q.missing_since == now:
-                            log.info("%s: waiting up to %.0f s for %s", cand.key, self.config.media_wait_seconds,
-                                     ", ".join(m.name for m in missing))
-                        settled = False
-                else:
-                    q.missing_since = None
-        if settled and q.options_for != cand.signature:
+        # the sidecar is read once the job looks the same twice (not while it is being copied)
+        if cand.signature == q.last_sig and q.options_for != cand.signature:
             q.options_for = cand.signature
-            q.options, q.option_error = JobOptions(), None
-            sidecar = cand.options_file()
-            if sidecar is not None:
-                try:
-                    q.options = parse_sidecar(sidecar.read_text(encoding="utf-8"), sidecar.name)
-                    output_name(q.options.output, split_job_name(cand.name)[0])
-                except (SidecarError, ValueError, OSError) as exc:
-                    q.option_error = str(exc)
-        if settled and not q.ready:
-            log.info("%s: queued (priority %d)", cand.key, q.priority)
+            q.options, q.option_error = self._read_options(cand)
+            self.order_version += 1   # its priority may come from the sidecar
+        q.last_sig = cand.signature
+        info = None
+        if q.options_for == cand.signature:
+            info = self.inspector.get(cand.key, (cand.signature, q.options.render.get("fps"), q.options.render.get("tail_ms")),
+                                      partial(_project_of, cand), self._settings_for(q.options))
+        q.inspected = info is not None
+        if info is not None:
+            q.media = list(info.media) if not cand.bundle else []
+            if q.frames != info.frames:
+                q.frames = info.frames
+                rec = self.batch.records.get(cand.key)
+                if rec is not None:
+                    self.batch.records[cand.key] = BatchJob(rec.state, rec.frames_done, q.frames)
+        sig = (cand.signature, info is not None, media_signature(q.media) if info is not None else None)
+        settled = self.settle.observe(cand.key, sig, now)
+        missing = [m for m in q.media if media_signature([m])[0][1] is None] if settled else []
+        if settled and missing:
+            q.missing_since = q.missing_since if q.missing_since is not None else now
+            if q.missing_since == now:
+                log.info("%s: waiting up to %.0f s for %s", display_name(cand.key), self.config.media_wait_seconds,
+                         ", ".join(display_name(m.name) for m in missing))
+        else:
+            q.missing_since = None
+        readiness = decide_ready(settled=settled, media_known=info is not None, missing_media=bool(missing),
+                                 missing_for=now - q.missing_since if q.missing_since is not None else 0.0,
+                                 media_wait_seconds=self.config.media_wait_seconds)
+        ready = readiness is Readiness.READY
+        if ready and not q.ready:
+            log.info("%s: queued (priority %d)", display_name(cand.key), q.priority)
             self._batch_add(cand.key)
-        q.ready = settled
+        if ready != q.ready:
+            self.order_version += 1
+        q.ready = ready
+
+    @staticmethod
+    def _read_options(cand: Candidate) -> tuple[JobOptions, str | None]:
+        sidecar = cand.options_file()
+        if sidecar is None:
+            return JobOptions(), None
+        try:
+            with open(sidecar, "rb") as fh:
+                data = fh.read(SIDECAR_MAX_BYTES + 1)
+            if len(data) > SIDECAR_MAX_BYTES:
+                return JobOptions(), f"{display_name(sidecar.name)}: larger than {SIDECAR_MAX_BYTES // 1024} KB"
+            options = parse_sidecar(data.decode("utf-8", "replace"), display_name(sidecar.name))
+            output_name(options.output, split_job_name(cand.name)[0])
+            return options, None
+        except (SidecarError, ValueError, OSError) as exc:
+            return JobOptions(), reports.brief_error(str(exc))
 
     def _settings_for(self, options: JobOptions) -> RenderSettings:
-        return self.daemon.base_settings().updated(dict(options.render))
-
-    def _plan(self, q: Queued) -> None:
-        """Frame counts of queued jobs, for ETAs (cheap: import + audio probe)."""
-        if q.frames_for == q.cand.signature:
-            return
-        q.frames_for = q.cand.signature
-        q.frames = None
-        project = bundle_project(q.cand.path) if q.cand.bundle else q.cand.path
-        if project is None or q.option_error:
-            return
-        try:
-            from hotfolder.export import plan_frames
-
-            q.frames = plan_frames(project, self._settings_for(q.options))
-        except Exception as exc:  # a broken project: its render will say why
-            log.debug("%s: cannot plan frames: %s", q.cand.key, exc)
-        rec = self.batch.records.get(q.cand.key)
-        if rec is not None:
-            self.batch.records[q.cand.key] = BatchJob(rec.state, rec.frames_done, q.frames)
+        base = self.daemon.base_settings()
+        return base.updated(dict(options.render)) if options.render else base
 
     def _clean_orphan_sidecars(self) -> None:
         """Progress sidecars in the inbox whose job was deleted or taken."""
@@ -534,24 +532,57 @@ class HotFolder:
                             pass
 
     def ordered(self) -> list[Queued]:
+        """The ready jobs in claim order (queue.order_queue), sorted again only when something
+        that decides the order changed: with 10,000 queued jobs a sort per tick would show."""
+        version, cached = self._ordered
+        if version == self.order_version:
+            return list(cached)
         ready = {q.cand.key: q for q in self.queued.values() if q.ready}
         entries = [QueueEntry(k, q.cand.name, q.priority, q.cand.mtime) for k, q in ready.items()]
-        return [ready[e.key] for e in order_queue(entries)]
+        result = [ready[e.key] for e in order_queue(entries)]
+        self._ordered = (self.order_version, result)
+        return list(result)
+
+    def media_in_use(self, target: Path) -> bool:
+        """Whether a queued job names this file: from what the inspector read of each project,
+        so finishing a job never reads the other 10,000 queued projects; a project not read yet
+        is searched for the file's name, as before."""
+        try:
+            real = target.resolve()
+        except (OSError, RuntimeError):
+            return True
+        needle = os.fsencode(target.name)
+        for q in self.queued.values():
+            if q.cand.bundle:
+                continue
+            if q.inspected:
+                if real in q.media:
+                    return True
+            elif q.cand.path.parent == target.parent and _mentions(q.cand.path, needle):
+                return True
+        return False
+
+    def claimable(self) -> bool:
+        return not self.paused and not self.stopped and bool(self.ordered())
+
+    def forget_queued(self, key: str) -> None:
+        if self.queued.pop(key, None) is not None:
+            self.order_version += 1
 
     # -- cancels
 
     def handle_cancels(self, now: float) -> None:
         for path, seen_at in list(self.cancels.items()):
-            target = path.name[: -len(".cancel")]
+            target = path.name  # `<job name>.cancel`, shortened as progress names are for long names
             hit = False
             for r in self.running:
-                if r.name == target and r.abort_reason is None:
-                    log.info("%s: cancel requested (%s)", target, path.name)
-                    self.daemon.abort(r, "cancel")
+                if cancel_name(r.name) == target and r.abort_reason is None:
+                    log.info("%s: cancel requested (%s)", display_name(r.name), display_name(path.name))
+                    self.daemon.abort(r, AbortReason.CANCEL)
                     hit = True
             for key, q in list(self.queued.items()):
-                if q.cand.name == target:
-                    self._cancel_queued(q, f"Cancelled by {path.name} before it started.")
+                if cancel_name(q.cand.name) == target:
+                    self._cancel_queued(q, f"Cancelled by {display_name(path.name)} before it started.")
                     hit = True
             if hit or now - seen_at > CANCEL_ORPHAN_SECONDS:
                 if not hit:
@@ -568,8 +599,8 @@ class HotFolder:
                                       finished_at=now, host=HOST, attempts=q.attempts, error=why)
         if claims.fail_from_inbox(self.places, q.cand, report, q.media) is not None:
             log.info("%s: cancelled", q.cand.key)
-            self.queued.pop(q.cand.key, None)
-            self._finished(q.cand.key, report, "job_cancelled", q.options.notify, q.frames)
+            self.forget_queued(q.cand.key)
+            self._finished(q.cand.key, report, q.options.notify, q.frames)
 
     # -- finishing
 
@@ -579,8 +610,10 @@ class HotFolder:
         if key not in self.batch.records:
             self.batch.records[key] = BatchJob("queued", 0, None)
 
-    def _finished(self, key: str, report: dict[str, Any], event: str, extra_urls: tuple[str, ...] | list[str],
+    def _finished(self, key: str, report: dict[str, Any], extra_urls: tuple[str, ...] | list[str],
                   frames: int | None) -> None:
+        """A job got its one report: history, batch, notification (the event follows its state)."""
+        event = EVENT_FOR_STATE[JobState(report["status"])]
         self.history.appendleft(report)
         self._save_history()
         if self.batch.started is None or self.batch.drained:
@@ -589,7 +622,7 @@ class HotFolder:
         self.batch.seq += 1
         self.batch.records[f"{key}#{self.batch.seq}"] = BatchJob(report["status"], 0, frames or report.get("frames"))
         self.batch.reports.append(report)
-        getattr(self.notifier, event)(report, list(extra_urls))
+        getattr(self.notifier, event.value)(report, list(extra_urls))
         self.last_status = -1e9  # show it now
 
     def check_drained(self) -> None:
@@ -605,16 +638,6 @@ class HotFolder:
         self.notifier.batch_done(list(b.reports), total)
 
     # -- leases and jobs left in work/
-
-    def refresh_leases(self, now: float) -> None:
-        if now - self.last_lease_refresh < 1.0:
-            return
-        self.last_lease_refresh = now
-        for r in self.running:
-            try:
-                claims.touch_lease(r.wj.dir)
-            except OSError:
-                pass
 
     def check_work(self, now: float, force: bool = False) -> None:
         """Take back jobs whose lease went stale (a node or daemon that died)."""
@@ -657,183 +680,108 @@ class HotFolder:
 
     def _take_back(self, d: Path, lease: Lease | None) -> None:
         try:
-            self._recover(d, lease)
+            got = recovery.recover(self.places, d, lease, our_lease=self.daemon.lease, now=now_local(),
+                                   max_attempts=self.config.max_attempts, log_lines=self.config.log_tail_lines,
+                                   in_use=self.media_in_use)
         except OSError as exc:  # tried again at the next look at work/
-            log.error("%s: cannot take back %s: %s", self.cfg.root, d.name, exc)
+            log.error("%s: cannot take back %s: %s", self.cfg.root, display_name(d.name), exc)
             if exc.errno == errno.ENOSPC:
-                self.disk_full(f"{d.name} could not be filed")
-
-    def _recover(self, d: Path, lease: Lease | None) -> None:
-        # take it over with one rename, so two nodes noticing at once do not both act
-        mine = self.places.work / f".recover-{self.daemon.token}-{d.name.lstrip('.')}"[:200]
-        try:
-            os.rename(d, mine)
-        except OSError:
+                self.disk_full(f"{display_name(d.name)} could not be filed")
             return
-        claims.write_lease(mine, self.daemon.lease)
-        wj = claims.load_work_job(mine)
-        who = f"{lease.host} pid {lease.pid}" if lease else "unknown"
-        if wj is None:
-            if not any(p for p in mine.iterdir() if p.name != claims.LEASE):
-                shutil.rmtree(mine, ignore_errors=True)
-            else:
-                log.error("%s: %s has no job.json; left alone", self.cfg.root, mine)
-            return
-        wj.meta["key"] = wj.meta.get("key") or wj.name
-        log.warning("%s: %s was left by %s; taking it back", self.cfg.root, wj.name, who)
-        now = now_local()
-        attempts = int(wj.meta.get("attempts") or 1)
-        priority = wj.meta.get("priority")
-        out_name = wj.meta.get("output")
-        delivered = wj.meta.get("delivered")
-        verified = wj.out_dir / out_name if out_name else None
-        publishing = wj.meta.get("publishing")
-        if (not delivered and publishing and not (verified is not None and verified.is_file())
-                and (self.places.root / publishing["video"]).is_file()):
-            # renamed into done/ (no hard links) just before the daemon died: it is this job's
-            delivered = publishing
-        origin = (self.places.inbox / wj.meta["key"]).parent
-        media_rel = wj.meta.get("media", [])
-        if delivered and self._already_filed(mine, wj, delivered["stem"], origin, media_rel):
-            return
-        if delivered or (verified is not None and verified.is_file()):
-            # the render had finished: file it, never render it twice
-            if delivered:
-                stem, video = delivered["stem"], delivered["video"]
-                poster = delivered.get("poster")
-            else:
-                poster_src = wj.out_dir / (split_job_name(out_name)[0] + ".jpg")
-                stem, video_p, poster_p = claims.deliver_done(self.places, wj, verified,
-                                                              poster_src if poster_src.exists() else None)
-                video, poster = self.places.rel(video_p), self.places.rel(poster_p) if poster_p else None
-            frames, seconds = probe_video(self.places.root / video)
-            report = reports.final_report(name=wj.name, status="done", priority=priority,
-                                          started_at=_parse_time(wj.meta.get("started_at")), finished_at=now,
-                                          host=HOST, attempts=attempts, output=video, poster=poster, frames=frames,
-                                          video_duration=seconds,
-                                          log=log_tail(wj.log_path, self.config.log_tail_lines))
-            claims.release_media(self.places, origin, media_rel)
-            claims.file_done(self.places, wj, stem, report)
-            self._finished(wj.meta["key"], report, "job_done", [], None)
-            return
-        if attempts >= self.config.max_attempts:
-            error = (f"The render was interrupted {attempts} times (its process or machine stopped, last on "
-                     f"{who}); it was not tried again.")
-            report = reports.final_report(name=wj.name, status="failed", priority=priority, started_at=None,
-                                          finished_at=now, host=HOST, attempts=attempts, error=error,
-                                          log=log_tail(wj.log_path, self.config.log_tail_lines))
-            claims.file_failed(self.places, wj, report)
-            claims.release_media(self.places, origin, media_rel)
-            self._finished(wj.meta["key"], report, "job_failed", [], None)
-            return
-        self._return(wj, attempts, f"interrupted on {who}")
-
-    def _already_filed(self, mine: Path, wj: WorkJob, stem: str, origin: Path, media_rel: list[str]) -> bool:
-        """A delivered job whose report is in done/ already: its daemon stopped after writing the
-        report but before it cleared work/. Filing it again would overwrite that report, move its
-        sources twice and notify twice; only what was left undone is done now."""
-        done_report = self.places.done / f"{stem}.json"
-        try:
-            report = json.loads(done_report.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        if not isinstance(report, dict) or report.get("name") != wj.name:
-            return False
-        log.warning("%s: %s had been filed as %s; clearing what was left in work/", self.cfg.root, wj.name,
-                    self.places.rel(done_report))
-        claims.release_media(self.places, origin, media_rel)
-        shutil.rmtree(mine, ignore_errors=True)
-        self.history.appendleft(report)  # the same report twice counts once (see _merge_history)
-        self._save_history()
-        return True
+        if got.returned is not None:
+            key, path, attempts, why = got.returned
+            self._queued_back(path, attempts, why, None)
+        elif got.report is not None and got.already_recorded:
+            self.history.appendleft(got.report)  # the same report twice counts once (see _merge_history)
+            self._save_history()
+        elif got.report is not None:
+            self._finished(got.key or got.report["name"], got.report, [], None)
 
     def _return(self, wj: WorkJob, attempts: int, why: str | None) -> None:
         back = claims.return_to_inbox(self.places, wj)
-        if back is None:
-            return
-        key, path = back
+        if back is not None:
+            self._queued_back(back[1], attempts, why, wj.meta.get("priority"))
+
+    def _queued_back(self, path: Path, attempts: int, why: str | None, priority: int | None) -> None:
+        """A job put back in the inbox: its sidecar keeps the attempts counted so far."""
         try:
             write_json_atomic(path.parent / progress_name(path.name), reports.queued_sidecar(
-                name=path.name, priority=wj.meta.get("priority") or self.cfg.default_priority, position=0,
+                name=path.name, priority=priority or self.cfg.default_priority, position=0,
                 expected_start=None, attempts=attempts, now=now_local(), last_error=why))
         except OSError:
             pass
-        log.info("%s: back in the inbox as %s (%s)", wj.name, key, why or "returned")
+        log.info("%s: back in the inbox (%s)", display_name(self.places.rel(path)), why or "returned")
         self._mark_dirty()
 
     # -- running jobs
 
     def finish(self, r: Running) -> None:
-        """Act on a render process's outcome (called once it has ended)."""
-        kind, data = r.outcome or ("crashed", {})
+        """Act on a render process's outcome (called once it has ended); decisions.decide_finish
+        says what it means."""
+        end, data = r.outcome or (RenderEnd.CRASHED, {})
+        failure = _failure_kind(data.get("kind")) if end == RenderEnd.FAILED else None
+        decision = decide_finish(RenderOutcome(end=RenderEnd(end), failure=failure, abort=r.abort_reason,
+                                               share_lost=r.share_lost, attempts=r.attempts,
+                                               max_attempts=self.config.max_attempts))
         now = now_local()
         logs = log_tail(r.wj.log_path, self.config.log_tail_lines)
         common = dict(name=r.name, priority=r.priority, started_at=r.started_at, finished_at=now, host=HOST,
                       attempts=r.attempts, settings=_settings_json(r.settings))
-        media_rel = r.wj.meta.get("media", [])
-        origin = (self.places.inbox / r.wj.meta.get("key", r.name)).parent
-        if kind == "done":
+        renderer = (r.progress or {}).get("renderer") or None
+        action = decision.action
+        if action is FinishAction.DELIVER:
             output = Path(data["output"])
             poster = Path(data["poster"]) if data.get("poster") else None
             stem, video, poster_dst = claims.deliver_done(self.places, r.wj, output, poster)
             report = reports.final_report(
-                **common, status="done", frames=data.get("frames"), output=self.places.rel(video),
+                **common, status=JobState.DONE, frames=data.get("frames"), output=self.places.rel(video),
                 poster=self.places.rel(poster_dst) if poster_dst else None, renderer=data.get("renderer") or None,
                 encoder=data.get("encoder"), video_duration=data.get("duration"), log=logs)
-            # the report is what people (and scripts) wait for, so the inbox is tidied first; safe,
-            # as job.json says "delivered" by now: a crash from here on files it, never renders again
-            claims.release_media(self.places, origin, media_rel)
-            claims.file_done(self.places, r.wj, stem, report)
+            # job.json says "delivered" by now: a crash from here on files it, never renders again
+            claims.file_done(self.places, r.wj, stem, report, self.media_in_use)
             log.info("%s: done → %s", r.name, report["output"])
             w, h = r.settings.width, r.settings.height
             if data.get("frames") and data.get("elapsed"):
                 self.speed = self.speed.updated(int(data["frames"]), w, h, (now - r.started_at).total_seconds())
-            self._finished(r.key, report, "job_done", r.options.notify, data.get("frames"))
+            self._finished(r.key, report, r.options.notify, data.get("frames"))
             return
-        if r.abort_reason in ("stop", "shutdown", "share") and kind != "failed":
-            self._return(r.wj, r.attempts - 1, None)
-            self._batch_requeue(r.key)
-            return
-        if r.abort_reason == "cancel":
-            report = reports.final_report(**common, status="cancelled", error="Cancelled while rendering.",
-                                          log=logs, renderer=(r.progress or {}).get("renderer") or None)
-            claims.file_failed(self.places, r.wj, report)
-            claims.release_media(self.places, origin, media_rel)
-            log.info("%s: cancelled", r.name)
-            self._finished(r.key, report, "job_cancelled", r.options.notify, r.frames)
-            return
-        if kind != "done" and (data.get("kind") == "disk_full" or r.share_lost):
-            # not the job's fault: back in the queue (the attempt not counted) to run again
-            if data.get("kind") == "disk_full":
+        if action in (FinishAction.REQUEUE, FinishAction.RETRY):
+            why = None
+            if decision.disk_full:
                 why = "the disk is full: its video could not be written; it runs again once space is freed"
                 self.disk_full(f"{r.name} could not write its video and went back to the queue")
-            else:
+            elif r.share_lost and r.abort_reason is None:
                 why = "the share went away while it rendered"
-            log.warning("%s: %s; back in the queue", r.name, why)
-            self._return(r.wj, r.attempts - 1, why)
+            elif action is FinishAction.RETRY:
+                why = f"render process ended unexpectedly ({_exit_words(r)})"
+                log.error("%s: the render process ended unexpectedly (%s); trying again", r.name, _exit_words(r))
+            if why and action is FinishAction.REQUEUE:
+                log.warning("%s: %s; back in the queue", r.name, why)
+            self._return(r.wj, r.attempts - (1 if action is FinishAction.REQUEUE else 0), why)
             self._batch_requeue(r.key)
             return
-        if kind == "failed":
+        if action is FinishAction.CANCEL:
+            report = reports.final_report(**common, status=JobState.CANCELLED, error="Cancelled while rendering.",
+                                          log=logs, renderer=renderer)
+            claims.file_failed(self.places, r.wj, report, self.media_in_use)
+            log.info("%s: cancelled", r.name)
+            self._finished(r.key, report, r.options.notify, r.frames)
+            return
+        kind = decision.failure or FailureKind.BUG
+        if kind is FailureKind.CRASH:
+            error = reports.human_error(kind, f"{_exit_words(r)}, {r.attempts} attempts")
+        elif kind is FailureKind.STALLED:
+            error = reports.human_error(kind, f"no progress for {self.config.stall_seconds:.0f} s")
+        else:
             # name files as the person dropped them, not by their place in work/
-            said = data.get("error", "unknown error").replace(str(r.wj.dir) + os.sep, "")
-            error = reports.human_error(data.get("kind", "bug"), said)
-            if data.get("kind") == "render" and said.startswith("cannot start the renderer"):
+            said = str(data.get("error", "unknown error")).replace(str(r.wj.dir) + os.sep, "")
+            error = reports.human_error(kind, said)
+            if kind is FailureKind.RENDER and said.startswith("cannot start the renderer"):
                 self.daemon.trouble(self, f"{HOST}: the renderer is unavailable; {said}")
-        else:  # the process ended without a word: a crash; try again up to max_attempts
-            code = r.process.exitcode if r.process is not None else None
-            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            if r.attempts < self.config.max_attempts:
-                log.error("%s: the render process ended unexpectedly (%s); trying again", r.name, how)
-                self._return(r.wj, r.attempts, f"render process ended unexpectedly ({how})")
-                self._batch_requeue(r.key)
-                return
-            error = reports.human_error("crash", f"{how}, {r.attempts} attempts")
-        report = reports.final_report(**common, status="failed", error=error, log=logs,
-                                      renderer=(r.progress or {}).get("renderer") or None)
-        claims.file_failed(self.places, r.wj, report)
-        claims.release_media(self.places, origin, media_rel)
+        report = reports.final_report(**common, status=JobState.FAILED, error=error, log=logs, renderer=renderer)
+        claims.file_failed(self.places, r.wj, report, self.media_in_use)
         log.error("%s: failed: %s", r.name, error)
-        self._finished(r.key, report, "job_failed", r.options.notify, r.frames)
+        self._finished(r.key, report, r.options.notify, r.frames)
 
     def _batch_requeue(self, key: str) -> None:
         self.batch.records.pop(key, None)  # it will be seen again in the inbox
@@ -841,9 +789,9 @@ class HotFolder:
     def fail_before_start(self, wj: WorkJob, q: Queued, error: str) -> None:
         report = reports.final_report(name=wj.name, status="failed", priority=q.priority, started_at=now_local(),
                                       finished_at=now_local(), host=HOST, attempts=q.attempts + 1, error=error)
-        claims.file_failed(self.places, wj, report)
+        claims.file_failed(self.places, wj, report, self.media_in_use)
         log.error("%s: failed: %s", wj.name, error)
-        self._finished(q.cand.key, report, "job_failed", q.options.notify, None)
+        self._finished(q.cand.key, report, q.options.notify, None)
 
     # -- what people see
 
@@ -879,8 +827,6 @@ class HotFolder:
 
     def queue_plan(self) -> tuple[list[Queued], list[float], float]:
         ordered = self.ordered()
-        for q in ordered:
-            self._plan(q)
         running_left = []
         for r in self.running:
             p = r.progress or {}
@@ -899,11 +845,15 @@ class HotFolder:
         return ordered, starts, end
 
     def write_status(self, now: float, force: bool = False) -> None:
-        busy = bool(self.running) or any(q.ready for q in self.queued.values())
-        interval = self.config.status_interval if busy else IDLE_STATUS_INTERVAL
+        """status.json and status.html, and the queued jobs' sidecars. While nothing runs and
+        nothing changed they are refreshed only every IDLE_STATUS_INTERVAL: a paused queue of
+        10,000 jobs costs next to nothing."""
+        changed = (self.order_version, self.paused, self.stopped) != self._status_seen
+        interval = self.config.status_interval if self.running or changed else IDLE_STATUS_INTERVAL
         if not force and now - self.last_status < interval:
             return
         self.last_status = now
+        self._status_seen = (self.order_version, self.paused, self.stopped)
         wall = now_local()
         ordered, starts, end = self.queue_plan()
         held = self.paused or self.stopped
@@ -911,18 +861,18 @@ class HotFolder:
         for pos, (q, start) in enumerate(zip(ordered, starts), 1):
             expected = None if held else wall.timestamp() + start
             expected_dt = datetime.fromtimestamp(expected).astimezone() if expected is not None else None
-            queued_rows.append(reports.JobRow(name=q.cand.name, state="queued", priority=q.priority, position=pos,
-                                              expected_start=reports.iso(expected_dt), attempts=q.attempts,
-                                              error=q.option_error))
-            key = (pos, q.priority, q.attempts, reports.iso(expected_dt)[:16] if expected_dt else None)
-            if key != q.sidecar_key and now - q.sidecar_at >= 1.0:
-                try:
-                    write_json_atomic(q.cand.path.parent / progress_name(q.cand.name), reports.queued_sidecar(
-                        name=q.cand.name, priority=q.priority, position=pos, expected_start=expected_dt,
-                        attempts=q.attempts, now=wall, last_error=q.last_error))
-                    q.sidecar_key, q.sidecar_at = key, now
-                except OSError:
-                    pass
+            if pos <= self.config.status_queue_rows:   # status.json stays small: counts for the rest
+                queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.QUEUED,
+                                                  priority=q.priority, position=pos,
+                                                  expected_start=reports.iso(expected_dt), attempts=q.attempts,
+                                                  error=q.option_error))
+            shown = (q.priority, q.attempts, reports.iso(expected_dt)[:16] if expected_dt else None)
+            if queued_sidecar_due(position=pos, written_position=q.sidecar_pos, expected_changed=shown != q.sidecar_key,
+                                  age=now - q.sidecar_at):
+                self.sidecars.submit(q.cand.path.parent / progress_name(q.cand.name), reports.queued_sidecar(
+                    name=display_name(q.cand.name), priority=q.priority, position=pos, expected_start=expected_dt,
+                    attempts=q.attempts, now=wall, last_error=q.last_error))
+                q.sidecar_key, q.sidecar_pos, q.sidecar_at = shown, pos, now
         # from what the render reported last, not from the sidecar written up to an interval ago:
         # status.json would otherwise lag the renders by up to two intervals
         running_rows = [reports.row_from_sidecar(self._running_sidecar(r, self._running_state(r)))
@@ -938,10 +888,7 @@ class HotFolder:
                 total = (r.progress or {}).get("total_frames") or r.frames
                 self.batch.records[r.key] = BatchJob("running", frame, total or rec.frames_total)
         recs = list(self.batch.records.values())
-        counts = reports.BatchCounts(
-            total=len(recs), completed=sum(1 for j in recs if j.state == "done"),
-            failed=sum(1 for j in recs if j.state in ("failed", "cancelled")),
-            queued=sum(1 for j in recs if j.state == "queued"))
+        counts = batch_counts(j.state for j in recs)
         status = queue_status(self.paused, self.stopped or self.daemon.stopped_for_good, len(self.running))
         completion = None
         if not held and (ordered or self.running):
@@ -950,7 +897,8 @@ class HotFolder:
             now=wall, host=HOST, root=str(self.cfg.root), queue_status=status, share_ok=self.share_ok,
             message=self.message or self.disk_message(), counts=counts, overall_percent=overall_percent(recs),
             estimated_completion=completion, running=running_rows, queued=queued_rows,
-            finished=[reports.row_from_report(rep) for rep in self.history], history=self.config.history)
+            finished=[reports.row_from_report(rep) for rep in self.history], history=self.config.history,
+            queued_total=len(ordered))
         if not self.places.marker.is_dir():
             return  # the share went away just now: never write into the bare mount point
         try:
@@ -970,13 +918,32 @@ class HotFolder:
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
+        self.inspector.close()
+        self.sidecars.close()
 
 
-def _parse_time(text: Any) -> datetime | None:
+def _mentions(path: Path, needle: bytes) -> bool:
     try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
+        with open(path, "rb") as fh:
+            return needle in fh.read(2_000_000)
+    except OSError:
+        return False
+
+
+def _project_of(cand: Candidate) -> Path | None:
+    return bundle_project(cand.path) if cand.bundle else cand.path
+
+
+def _failure_kind(value: Any) -> FailureKind:
+    try:
+        return FailureKind(value)
     except ValueError:
-        return None
+        return FailureKind.BUG
+
+
+def _exit_words(r: Running) -> str:
+    code = r.process.exitcode if r.process is not None else None
+    return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
 
 
 def _settings_json(s: RenderSettings) -> dict[str, Any]:

@@ -8,13 +8,16 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Mapping
 
-import yaml
-
+from hotfolder import boundedyaml
 from hotfolder.config import SIDECAR_RENDER_KEYS, ConfigError, parse_render
+from hotfolder.decisions import media_conflict
+from hotfolder.errors import ProjectError, brief, clip
+from hotfolder.names import NAME_MAX, display_name, fit_name
 from hotfolder.project import PROJECT_SUFFIXES
 from hotfolder.queue import folder_priority, is_priority_folder
 
@@ -41,11 +44,16 @@ def is_project_name(name: str) -> bool:
 
 
 def sidecar_name(job_name: str) -> str:
-    return job_name + SIDECAR_SUFFIX
+    return fit_name(job_name, SIDECAR_SUFFIX)
 
 
 def progress_name(job_name: str) -> str:
-    return job_name + PROGRESS_SUFFIX
+    """`<job name>.progress.json`; for a name near NAME_MAX a shortened name with a hash."""
+    return fit_name(job_name, PROGRESS_SUFFIX)
+
+
+def cancel_name(job_name: str) -> str:
+    return fit_name(job_name, CANCEL_SUFFIX)
 
 
 # --- job sidecars ----------------------------------------------------------------------
@@ -65,6 +73,9 @@ class JobOptions:
 _SIDECAR_KEYS = ("priority", "output", "render", "notify")
 
 
+OUTPUT_RESERVE = len("..partial") + len(" (99999)")
+
+
 def output_name(requested: str | None, job_stem: str) -> str:
     """The output file name for a job: the sidecar's (a file name only) or `<stem>.mp4`.
 
@@ -72,7 +83,8 @@ def output_name(requested: str | None, job_stem: str) -> str:
     in it, hidden names and other tricks, so a sidecar cannot write outside done/.
     """
     if requested is None:
-        return job_stem + ".mp4"
+        # room for the export's ".<stem>.partial" temp name and a later " (2)" in done/
+        return fit_name(job_stem, ".mp4", reserve=OUTPUT_RESERVE)
     name = requested.strip()
     if not name:
         raise ValueError("output: empty file name")
@@ -82,48 +94,58 @@ def output_name(requested: str | None, job_stem: str) -> str:
         raise ValueError(f"output: {requested!r} must not start with a dot")
     if os.path.splitext(name)[1].lower() not in VIDEO_SUFFIXES:
         name += ".mp4"
-    if len(name.encode("utf-8")) > 240:
+    if len(name.encode("utf-8")) > NAME_MAX - OUTPUT_RESERVE:
         raise ValueError("output: the file name is too long")
     return name
 
 
 def parse_sidecar(text: str, where: str) -> JobOptions:
-    """Parse a job sidecar (`song.ass.yaml`). Raises SidecarError naming `where` and the key."""
+    """Parse a job sidecar (`song.ass.yaml`). Raises SidecarError `where:LINE: key: problem`.
+
+    Anyone who can write to the inbox writes sidecars: the YAML is read with the bounded
+    loader (no alias bombs, no deep nesting, no duplicate keys) and values from it appear in
+    messages only shortened, since messages land in reports and status files.
+    """
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SidecarError(f"{where}: not valid YAML: {exc}") from None
+        doc = boundedyaml.load_document(text, where)
+    except ProjectError as exc:  # already `where:LINE: problem`, one line
+        raise SidecarError(str(exc)) from None
+
+    def error(message: str) -> SidecarError:
+        return SidecarError(doc.locate(where, message))  # the line of the key the message starts with
+
+    raw = doc.data
     if raw is None:
         return JobOptions()
     if not isinstance(raw, dict):
-        raise SidecarError(f"{where}: expected a mapping of {', '.join(_SIDECAR_KEYS)}")
+        raise error(f"expected a mapping of {', '.join(_SIDECAR_KEYS)}")
     for key in raw:
         if key not in _SIDECAR_KEYS:
-            raise SidecarError(f"{where}: {key}: unknown key (known: {', '.join(_SIDECAR_KEYS)})")
+            raise error(f"{clip(str(key), 40)}: unknown key (known: {', '.join(_SIDECAR_KEYS)})")
     priority = raw.get("priority")
     if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-        raise SidecarError(f"{where}: priority: expected an integer, got {priority!r}")
+        raise error(f"priority: expected an integer, got {brief(priority)}")
     out = raw.get("output")
     if out is not None:
         if not isinstance(out, str):
-            raise SidecarError(f"{where}: output: expected a file name, got {out!r}")
+            raise error(f"output: expected a file name, got {brief(out)}")
         try:
             output_name(out, "x")
         except ValueError as exc:
-            raise SidecarError(f"{where}: {exc}") from None
+            raise error(clip(str(exc), 200)) from None
     try:
         render = parse_render(raw.get("render"), "render", SIDECAR_RENDER_KEYS)
     except ConfigError as exc:
-        raise SidecarError(f"{where}: {exc}") from None
+        raise error(str(exc)) from None
     bg = render.get("background")
     if isinstance(bg, str) and any(c in bg for c in "/\\."):
         # a sidecar comes from anyone with write access to the inbox: no paths on the render host
-        raise SidecarError(f"{where}: render.background must be a colour (#rrggbb or a name); "
-                           "name images and videos in the project as media")
+        raise error("render.background must be a colour (#rrggbb or a name); "
+                    "name images and videos in the project as media")
     notify = raw.get("notify")
     if isinstance(notify, dict):
         if set(notify) - {"urls"}:
-            raise SidecarError(f"{where}: notify: only 'urls' may be given here")
+            raise error("notify: only 'urls' may be given here")
         notify = notify.get("urls")
     if notify is None:
         urls: tuple[str, ...] = ()
@@ -132,7 +154,7 @@ def parse_sidecar(text: str, where: str) -> JobOptions:
     elif isinstance(notify, list) and all(isinstance(u, str) for u in notify):
         urls = tuple(notify)
     else:
-        raise SidecarError(f"{where}: notify: expected a URL or a list of URLs")
+        raise error("notify: expected a URL or a list of URLs")
     return JobOptions(priority=priority, output=out, render=render, notify=urls)
 
 
@@ -184,14 +206,23 @@ class Candidate:
         return self.path.parent / sidecar_name(self.name)
 
     def options_file(self) -> Path | None:
-        """The job's sidecar: beside it; for a bundle also `<project file>.yaml` inside it."""
-        if self.sidecar.is_file():
+        """The job's sidecar: beside it; for a bundle also `<project file>.yaml` inside it.
+        A link is never a sidecar (it could lead anywhere)."""
+        if is_regular_file(self.sidecar):
             return self.sidecar
         if self.bundle:
             project = bundle_project(self.path)
-            if project is not None and (project.parent / sidecar_name(project.name)).is_file():
+            if project is not None and is_regular_file(project.parent / sidecar_name(project.name)):
                 return project.parent / sidecar_name(project.name)
         return None
+
+
+def is_regular_file(path: Path) -> bool:
+    """A plain file, not a link to one: nothing on the share is read through a link."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def _file_sig(path: Path) -> tuple[int, int] | None:
@@ -220,7 +251,7 @@ def bundle_project(folder: Path) -> Path | None:
     so a readme beside a .kproj does not make a bundle ambiguous.
     """
     try:
-        names = sorted(n for n in os.listdir(folder) if is_project_name(n) and (folder / n).is_file())
+        names = sorted(n for n in os.listdir(folder) if is_project_name(n) and is_regular_file(folder / n))
     except OSError:
         return None
     if len(names) > 1:
@@ -281,7 +312,7 @@ def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int
             if is_dir:
                 if top and is_priority_folder(name, priorities):
                     visit(path, False)
-                else:
+                elif _holds_project(path):   # a folder without a project (fonts/, media) is no job
                     c = _candidate(inbox, path, True, priorities, default_priority)
                     if c:
                         candidates.append(c)
@@ -295,11 +326,60 @@ def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int
 
 
 def media_signature(paths: Iterable[Path]) -> tuple:
-    """Sizes and mtimes of media a project names (None for a missing one)."""
+    """Sizes and mtimes of media a project names (None for a missing one). Never raises: a
+    name too long for the filesystem, a loop or a vanished file all read as missing."""
     out = []
     for p in paths:
-        out.append((str(p), tree_signature(p) if p.is_dir() else _file_sig(p)))
+        try:
+            st = os.lstat(p)
+        except (OSError, ValueError):
+            out.append((str(p), None))
+            continue
+        out.append((str(p), tree_signature(p) if stat.S_ISDIR(st.st_mode) else (st.st_size, st.st_mtime_ns)))
     return tuple(out)
+
+
+def _holds_project(folder: Path) -> bool:
+    """Whether a folder is a bundle: a project file at its top (a `.txt` only when it is an
+    UltraStar song, so a fonts folder with a licence text is no job)."""
+    try:
+        names = [n for n in os.listdir(folder) if is_project_name(n)]
+    except OSError:
+        return False
+    if any(not n.lower().endswith(".txt") for n in names):
+        return True
+    from hotfolder.project.ultrastar import looks_like_ultrastar
+
+    return any(is_regular_file(folder / n) and looks_like_ultrastar(folder / n) for n in names[:20])
+
+
+def media_problems(cand: Candidate, media: Iterable[Path], inbox: Path, priorities: Mapping[str, int]) -> list[str]:
+    """What is wrong with the media a single-file job names: one line per file that is another
+    job, a sidecar, a control file, a priority folder or a bundle (decisions.media_conflict).
+    A bundle's media live inside it and travel with it, so they are never checked here."""
+    if cand.bundle:
+        return []
+    base = cand.path.parent
+    problems = []
+    for m in media:
+        try:
+            rel = m.relative_to(base.resolve()).as_posix()
+        except ValueError:
+            rel = "/"   # resolved outside the job's folder
+        try:
+            is_dir = stat.S_ISDIR(os.lstat(m).st_mode)
+        except (OSError, ValueError):
+            is_dir = False
+        conflict = media_conflict(rel, is_dir=is_dir, project_suffixes=PROJECT_SUFFIXES,
+                                  priority_folders=[n for n in priorities] if base == inbox else [],
+                                  holds_project=is_dir and _holds_project(m), at_inbox_top=base == inbox)
+        if conflict is not None:
+            problems.append(f"{display_name(brief_path(rel))} {conflict.value}")
+    return problems
+
+
+def brief_path(rel: str, limit: int = 80) -> str:
+    return rel if len(rel) <= limit else rel[: limit - 1] + "…"
 
 
 def named_media(project_file: Path) -> list[Path] | None:

@@ -21,6 +21,9 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: int = logging.INFO, fmt: str = "text") -> None:
+    # a file name that is not UTF-8 (anyone can drop one) is logged escaped, never as an error
+    if hasattr(sys.stderr, "reconfigure"):
+        sys.stderr.reconfigure(errors="backslashreplace")
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -1,6 +1,7 @@
 """Notifications through apprise: job done/failed/cancelled, batch finished, daemon trouble.
 
-Functional core: `parse_notify_config`, `mask_url`, and the message builders (`job_message`,
+Functional core: `parse_notify_config`, `mask_url`, `allowed_job_urls` (which of a job's
+sidecar URLs `notify.job_urls` lets through) and the message builders (`job_message`,
 `batch_message`, `error_message`) are plain data in, plain data out.
 Imperative shell: `Notifier` queues messages and a background thread delivers them, with
 retries, back-off and a time-out per attempt, so a slow or dead endpoint never holds up a render.
@@ -8,7 +9,10 @@ retries, back-off and a time-out per attempt, so a slow or dead endpoint never h
 from __future__ import annotations
 
 import collections
+import functools
+import ipaddress
 import logging
+import re
 import socket
 import threading
 import time
@@ -49,13 +53,17 @@ class NotifyConfig:
     attempts: int = 3                  # tries per target before the message is dropped
     backoff: tuple[float, ...] = (1.0, 4.0)  # waits between tries (last one repeats)
     queue_size: int = 100              # messages waiting; the oldest is dropped when full
+    # A job sidecar's own URLs: False = ignored (anyone who can write to the inbox could make the
+    # daemon POST anywhere), True = any URL, or the URL prefixes allowed (schemes in lower case).
+    job_urls: bool | tuple[str, ...] = False
 
     @property
     def has_targets(self) -> bool:
         return bool(self.urls or self.config)
 
 
-_KEYS = ("urls", "config", "tags", "events", "attach_poster", "timeout", "attempts", "backoff", "queue_size")
+_KEYS = ("urls", "config", "tags", "events", "attach_poster", "timeout", "attempts", "backoff", "queue_size",
+         "job_urls")
 
 
 def _str_list(value: Any, key: str) -> tuple[str, ...]:
@@ -74,6 +82,55 @@ def _number(value: Any, key: str, *, minimum: float, integer: bool = False) -> f
         kind = "an integer" if integer else "a number"
         raise ValueError(f"{key}: expected {kind} >= {minimum}, got {value!r}")
     return value
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+@functools.lru_cache(maxsize=1)
+def _apprise_schemes() -> frozenset[str]:
+    """Every scheme apprise has a service for (empty when apprise cannot say: then unchecked)."""
+    schemes: set[str] = set()
+    try:
+        for entry in apprise.Apprise().details(show_disabled=True).get("schemas", ()):
+            for key in ("protocols", "secure_protocols"):
+                names = entry.get(key) or ()
+                schemes.update(n.lower() for n in ([names] if isinstance(names, str) else names)
+                               if isinstance(n, str))
+    except Exception:  # noqa: BLE001 - an apprise that cannot list its services checks nothing
+        return frozenset()
+    return frozenset(schemes)
+
+
+def _lower_scheme(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return scheme.lower() + sep + rest if sep else url
+
+
+def _job_urls(value: Any, key: str) -> bool | tuple[str, ...]:
+    if value is None or value is False:
+        return False
+    if value is True:
+        return True
+    single = isinstance(value, str)
+    if single:
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{key}: expected true, false or a list of URL prefixes "
+                         f"(e.g. [ntfy://ntfy.sh/, mailtos://]), got {type(value).__name__}")
+    prefixes: list[str] = []
+    for i, prefix in enumerate(value):
+        name = key if single else f"{key}[{i}]"
+        # The value itself is never echoed: it may hold a password.
+        scheme, sep, _ = prefix.strip().partition("://") if isinstance(prefix, str) else ("", "", "")
+        if not sep or not _SCHEME.fullmatch(scheme):
+            raise ValueError(f"{name}: expected a URL prefix that starts with a scheme and ://, "
+                             f"e.g. ntfy://ntfy.sh/ or mailtos://")
+        known = _apprise_schemes()
+        if known and scheme.lower() not in known:
+            raise ValueError(f"{name}: {scheme.lower()}:// is not a scheme apprise knows")
+        prefixes.append(_lower_scheme(prefix.strip()))
+    return tuple(prefixes)
 
 
 def parse_notify_config(raw: Mapping[str, Any] | None, where: str = "notify",
@@ -123,8 +180,108 @@ def parse_notify_config(raw: Mapping[str, Any] | None, where: str = "notify",
         raise ValueError(f"{where}.backoff: expected a list of seconds")
     backoff = tuple(float(_number(v, f"{where}.backoff[{i}]", minimum=0)) for i, v in enumerate(backoff_raw))
     queue_size = int(_number(raw.get("queue_size", 100), f"{where}.queue_size", minimum=1, integer=True))
+    job_urls = _job_urls(raw.get("job_urls"), f"{where}.job_urls")
     return NotifyConfig(urls=urls, config=config, tags=tags, events=events, attach_poster=attach,
-                        timeout=timeout, attempts=attempts, backoff=backoff or (0.0,), queue_size=queue_size)
+                        timeout=timeout, attempts=attempts, backoff=backoff or (0.0,), queue_size=queue_size,
+                        job_urls=job_urls)
+
+
+# ---------------------------------------------------------------- a job's own URLs (pure)
+
+# Query keys through which apprise services take the host they connect to (mailtos' smtp=, …).
+_HOST_QUERY_KEYS = frozenset({"smtp", "host", "relay", "gateway", "server"})
+
+
+def _internal_host(host: str | None, *, loose: bool) -> str | None:
+    """The canonical spelling of `host` when it is a literal address that is not public
+    (loopback, link-local, private, unspecified, multicast, reserved, …) or `localhost`; else None.
+    `loose`: also the short and numeric spellings the system resolver takes without DNS
+    (127.1, 0x7f.0.0.1, 2130706433); for hosts, not for any query value ("?priority=5")."""
+    if not host:
+        return None
+    h = unquote(host).strip().lower()
+    if h.startswith("[") and h.endswith("]"):
+        h = h[1:-1]
+    if h.rstrip(".") == "localhost" or h.rstrip(".").endswith(".localhost"):
+        return "localhost"
+    addr: ipaddress.IPv4Address | ipaddress.IPv6Address
+    try:
+        addr = ipaddress.ip_address(h)
+    except ValueError:
+        if not loose:
+            return None
+        try:
+            addr = ipaddress.IPv4Address(socket.inet_aton(h))
+        except (OSError, ValueError):
+            return None
+    checks = [addr]
+    if isinstance(addr, ipaddress.IPv6Address):
+        checks += [a for a in (addr.ipv4_mapped, addr.sixtofour) if a is not None]
+    if any(not a.is_global or a.is_multicast for a in checks):
+        return str(addr)
+    return None
+
+
+def _apprise_host(url: str) -> str | None:
+    """The host as apprise itself reads it (a second opinion next to urlsplit's)."""
+    try:
+        from apprise.utils.parse import parse_url
+        parsed = parse_url(url, verify_host=False)
+        return parsed.get("host") if parsed else None
+    except Exception:  # noqa: BLE001 - another apprise version: urlsplit's reading stands alone
+        return None
+
+
+def _internal_addresses(url: str) -> frozenset[str] | None:
+    """The non-public literal addresses `url` would reach: its host, and query values that are
+    one (e.g. mailtos://…?smtp=10.0.0.5). None when the URL cannot be read."""
+    try:
+        parts = urlsplit(url)
+        hosts = [parts.hostname, _apprise_host(url)]
+    except ValueError:
+        return None
+    found = {_internal_host(h, loose=True) for h in hosts}
+    for pair in parts.query.split("&"):
+        key, _, value = (unquote(x).strip() for x in pair.partition("="))
+        host, colon, port = value.rpartition(":")
+        for candidate in (value, host if colon and port.isdigit() else None):
+            found.add(_internal_host(candidate, loose=key.lower() in _HOST_QUERY_KEYS))
+    return frozenset(a for a in found if a is not None)
+
+
+def _job_url_allowed(policy: bool | tuple[str, ...], url: str) -> bool:
+    if policy is True:
+        return True
+    if not policy:
+        return False
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return False  # parsers drop or split on these differently: what we check is not what is sent
+    url = _lower_scheme(url)
+    internal = _internal_addresses(url)
+    if internal is None:
+        return False
+    for prefix in policy:
+        # An internal address only where the operator wrote that very address into the prefix.
+        if url.startswith(prefix) and internal <= (_internal_addresses(prefix) or frozenset()):
+            return True
+    return False
+
+
+def allowed_job_urls(config: NotifyConfig, urls: Iterable[Any] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(allowed, refused): which of a job sidecar's notify URLs `config.job_urls` lets through.
+    False: none; True: all; a list of prefixes: the URLs that start with one of them (the scheme
+    compared in lower case, the rest as written), where a URL whose host (or a query value, such
+    as mailtos' smtp=) is a literal loopback, link-local, private or otherwise non-public address,
+    or localhost, also needs a matching prefix that names that address. Host names are not
+    resolved. Blank entries and non-strings are dropped; URLs come back stripped."""
+    allowed: list[str] = []
+    refused: list[str] = []
+    for url in urls or ():
+        if not isinstance(url, str) or not url.strip():
+            continue
+        url = url.strip()
+        (allowed if _job_url_allowed(config.job_urls, url) else refused).append(url)
+    return tuple(allowed), tuple(refused)
 
 
 # ---------------------------------------------------------------- masking secrets
@@ -491,16 +648,25 @@ class Notifier:
                 error_message(message, self.host, root or self.root), configured=True)))
 
     def _job(self, event: str, report: Mapping[str, Any], extra_urls: Sequence[str], root: Path | None) -> None:
+        self._guarded(lambda: self._queue_job(event, report, extra_urls, root))
+
+    def _queue_job(self, event: str, report: Mapping[str, Any], extra_urls: Sequence[str],
+                   root: Path | None) -> None:
         # The job's own URLs hear about that job whatever `events` says: someone asked for it.
+        # But only those notify.job_urls allows: whoever can write to the inbox writes the sidecar.
         configured = event in self.config.events and self.config.has_targets
-        extra = tuple(u for u in (extra_urls or ()) if isinstance(u, str) and u.strip())
+        extra, refused = allowed_job_urls(self.config, extra_urls)
+        if refused:
+            why = "not allowed by notify.job_urls" if self.config.job_urls else "notify.job_urls is off"
+            log.warning("job %s: ignoring its sidecar's notify URL%s %s (%s)", report.get("name") or "?",
+                        "s" if len(refused) > 1 else "", ", ".join(mask_url(u) for u in refused), why)
         if not configured and not extra:
             return
         for url in extra:
             _install_redactor(url_secrets(url))
-        self._guarded(lambda: self._enqueue(_Item(
+        self._enqueue(_Item(
             job_message(event, report, Path(root) if root is not None else self.root, self.config.attach_poster),
-            configured=configured, extra_urls=extra)))
+            configured=configured, extra_urls=extra))
 
     @staticmethod
     def _guarded(action: Any) -> None:
@@ -608,7 +774,8 @@ class Notifier:
     def deliver(self, message: Message, *, configured: bool = True,
                 extra_urls: Sequence[str] = ()) -> list[Delivery]:
         """Send `message` now (in the calling thread): to the configured targets when
-        `configured`, and to `extra_urls`. Failed targets are retried with back-off, all
+        `configured`, and to `extra_urls` as given (the operator's; a job's own URLs are
+        filtered by `allowed_job_urls` before they get here). Failed targets are retried with back-off, all
         targets of one round before the next, so a hung one only costs its time-out."""
         targets = self.targets() if configured else []
         for url in extra_urls:

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal, Mapping, Sequence
 
+from hotfolder.names import fit_name, name_bytes
+
 QueueStatus = Literal["idle", "running", "paused", "stopped"]
 
 
@@ -59,6 +61,8 @@ def unique_stem(stem: str, suffixes: Sequence[str], taken: Callable[[str], bool]
     Used to keep a video, its report and its poster under one name: `song (2).mp4`,
     `song (2).json`, `song (2).jpg`.
     """
+    # room for " (99999)" and the longest suffix: a name near NAME_MAX gets a shortened stem
+    stem = fit_name(stem, reserve=len(" (99999)") + max((len(name_bytes(s)) for s in suffixes), default=0))
     n = 1
     while True:
         candidate = numbered(stem, n)

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Sequence
 
+from hotfolder.decisions import BatchCounts
+from hotfolder.names import display_name
+from hotfolder.vocabulary import FailureKind
+
 SCHEMA = 1
 
 
@@ -63,7 +67,7 @@ def final_report(*, name: str, status: str, priority: int | None, started_at: da
     `duration` is the job's wall time in seconds, `video_duration` the video's length."""
     duration = (finished_at - started_at).total_seconds() if started_at else None
     return {
-        "schema": SCHEMA, "name": name, "status": status, "priority": priority,
+        "schema": SCHEMA, "name": display_name(name), "status": status, "priority": priority,
         "started_at": iso(started_at), "finished_at": iso(finished_at),
         "duration": round(duration, 2) if duration is not None else None,
         "frames": frames, "video_duration": round(video_duration, 3) if video_duration is not None else None,
@@ -100,6 +104,12 @@ class JobRow:
         return dict(self.__dict__)
 
 
+def _readable_row(row: JobRow) -> JobRow:
+    """Names as text every reader (and the status page) can show."""
+    row.name = display_name(row.name)
+    return row
+
+
 def row_from_report(report: Mapping[str, Any]) -> JobRow:
     return JobRow(name=report["name"], state=report["status"], priority=report.get("priority"),
                   percent=100.0 if report["status"] == "done" else 0.0, host=report.get("host"),
@@ -119,42 +129,52 @@ def row_from_sidecar(sidecar: Mapping[str, Any]) -> JobRow:
                   attempts=sidecar.get("attempts") or 0)
 
 
-@dataclass
-class BatchCounts:
-    total: int = 0
-    completed: int = 0
-    failed: int = 0      # failed and cancelled
-    queued: int = 0
-
-
 def status_document(*, now: datetime, host: str, root: str, queue_status: str, share_ok: bool,
                     message: str | None, counts: BatchCounts, overall_percent: float,
                     estimated_completion: datetime | None, running: Sequence[JobRow],
-                    queued: Sequence[JobRow], finished: Iterable[JobRow], history: int = 50) -> dict[str, Any]:
-    """ROOT/status.json: queued and running jobs, then the most recent finished ones, newest first."""
-    finished_rows = list(finished)[:history]
+                    queued: Sequence[JobRow], finished: Iterable[JobRow], history: int = 50,
+                    queued_total: int | None = None) -> dict[str, Any]:
+    """ROOT/status.json: running jobs, the first queued ones (`queued_more` says how many more
+    wait), then the most recent finished ones, newest first."""
+    finished_rows = [_readable_row(r) for r in list(finished)[:history]]
+    running = [_readable_row(r) for r in running]
+    queued = [_readable_row(r) for r in queued]
+    more = max(0, (queued_total if queued_total is not None else len(queued)) - len(queued))
     return {
         "schema": SCHEMA, "updated_at": iso(now), "host": host, "root": root,
-        "queue_status": queue_status, "share_ok": share_ok, "message": message,
+        "queue_status": queue_status, "share_ok": share_ok, "message": display_name(message) if message else None,
         "total_jobs": counts.total, "completed_jobs": counts.completed, "failed_jobs": counts.failed,
-        "queued_jobs": counts.queued, "overall_percent": overall_percent,
+        "queued_jobs": counts.queued, "queued_more": more, "overall_percent": overall_percent,
         "estimated_completion": iso(estimated_completion),
         "current_jobs": [r.name for r in running],
         "jobs": [r.to_json() for r in (*running, *queued, *finished_rows)],
     }
 
 
-def human_error(kind: str, message: str) -> str:
+MAX_ERROR_CHARS = 400   # an error is a sentence, never a file's contents
+
+
+def brief_error(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """One line of at most `limit` characters: what a render or importer said may quote its
+    input, and a report, status.json or a notification must never carry a file's contents."""
+    line = " ".join(display_name(str(message)).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+_ERROR_WORDS: dict[FailureKind, str] = {
+    FailureKind.PROJECT: "The project could not be used: {}. Fix the file and drop it into the inbox again.",
+    FailureKind.RENDER: "Rendering failed: {}.",
+    FailureKind.CRASH: "The render process stopped unexpectedly ({}).",
+    FailureKind.SIDECAR: "The job's sidecar could not be used: {}. Fix it and drop the job again.",
+    FailureKind.BUNDLE: "The folder could not be used as a job: {}.",
+    FailureKind.MEDIA: "The project names a file it may not use: {}. Name its own media only.",
+    FailureKind.STALLED: "The render made no progress ({}) and was stopped.",
+    FailureKind.INTERRUPTED: "{}",
+    FailureKind.UNREADABLE: "{}",
+}
+
+
+def human_error(kind: FailureKind, message: str) -> str:
     """One or two sentences a person understands, from what the render process reported."""
-    message = message.strip().rstrip(".")
-    if kind == "project":
-        return f"The project could not be used: {message}. Fix the file and drop it into the inbox again."
-    if kind == "render":
-        return f"Rendering failed: {message}."
-    if kind == "crash":
-        return f"The render process stopped unexpectedly ({message})."
-    if kind == "sidecar":
-        return f"The job's sidecar could not be used: {message}. Fix it and drop the job again."
-    if kind == "bundle":
-        return f"The folder could not be used as a job: {message}."
-    return f"Unexpected error while rendering: {message}."
+    text = brief_error(message).rstrip(".")
+    return _ERROR_WORDS.get(kind, "Unexpected error while rendering: {}.").format(text)

@@ -5,6 +5,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+MAX_TAIL_MS = 600_000  # ten minutes of nothing after the last line is plenty; more is a typo or an attack
+OPERATOR_ONLY = frozenset({"max_video_seconds"})  # limits a project or a sidecar may not set for itself
+
 
 @dataclass(frozen=True)
 class RenderSettings:
@@ -21,6 +24,7 @@ class RenderSettings:
     fonts_dir: Path | None = None
     gpu: int | None = None       # EGL device index; None = default
     tail_ms: int = 2000          # video length after the last line when there is no audio
+    max_video_seconds: float | None = 14400.0  # refuse longer videos (config, operator only); None = Limits only
     size_from_project: bool = False  # still/render without --size on an ASS file: use PlayResX x PlayResY
 
     def updated(self, overrides: dict[str, Any]) -> "RenderSettings":

@@ -75,7 +75,7 @@ def _setup_logging(job: WorkerJob) -> None:
     from hotfolder.logs import configure
 
     configure(logging.DEBUG if job.verbose else logging.INFO, job.log_format)
-    handler = logging.FileHandler(job.log_path, encoding="utf-8")
+    handler = logging.FileHandler(job.log_path, encoding="utf-8", errors="backslashreplace")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     logging.getLogger().addHandler(handler)
 

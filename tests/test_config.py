@@ -88,11 +88,11 @@ def test_errors_name_the_key(doc, key):
 def test_file_errors_name_the_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("hotfolders: [\n")
-    with pytest.raises(ConfigError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(ConfigError, match="bad.yaml:2: invalid YAML"):
         load_config(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.yaml")
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text("hotfolders:\n  - root: /x\nworkers: two\n")
-    with pytest.raises(ConfigError, match=r"wrong.yaml: workers: expected an integer, got 'two'"):
+    with pytest.raises(ConfigError, match=r"wrong.yaml:3: workers: expected an integer, got 'two'"):
         load_config(wrong)

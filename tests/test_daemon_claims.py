@@ -114,20 +114,32 @@ def test_failed_folder_is_a_bundle_to_drop_again(tmp_path: Path):
     places, cand = _setup(tmp_path)
     media = [(places.inbox / "high" / "song.ogg").resolve()]
     wj = claims.claim(places, cand, lease=Lease("h", 1, "t"), priority=3, attempts=1, media=media)
-    stem = claims.file_failed(places, wj, {"status": "failed"})
-    assert stem == "song"
+    report = claims.file_failed(places, wj, {"status": "failed"})
+    assert report["source"] == "failed/song" and (places.failed / "song.json").is_file()
     assert sorted(p.name for p in (places.failed / "song").iterdir()) == ["song.ass", "song.ass.yaml", "song.ogg"]
     again, _ = scan_inbox(places.failed, {}, 50)  # as a folder dropped into an inbox, it is one bundle
     assert [(c.name, c.bundle) for c in again] == [("song", True)]
-    claims.release_media(places, places.inbox / "high", ["song.ogg"])
-    assert not (places.inbox / "high" / "song.ogg").exists()
+    assert not (places.inbox / "high" / "song.ogg").exists()   # the media it brought left the inbox with it
+    assert not wj.dir.exists()
 
 
 def test_shared_media_stay_while_another_project_names_them(tmp_path: Path):
-    places, _ = _setup(tmp_path)
+    places, cand = _setup(tmp_path)
     (places.inbox / "high" / "other.lrc").write_text("[au:song.ogg]\n[00:01.00]hi\n")
-    claims.release_media(places, places.inbox / "high", ["song.ogg"])
+    wj = claims.claim(places, cand, lease=Lease("h", 1, "t"), priority=3, attempts=1,
+                      media=[(places.inbox / "high" / "song.ogg").resolve()])
+    claims.file_failed(places, wj, {"status": "failed"})
     assert (places.inbox / "high" / "song.ogg").exists()
+
+
+def test_media_replaced_after_the_claim_is_not_the_jobs_to_remove(tmp_path: Path):
+    places, cand = _setup(tmp_path)
+    ogg = places.inbox / "high" / "song.ogg"
+    wj = claims.claim(places, cand, lease=Lease("h", 1, "t"), priority=3, attempts=1, media=[ogg.resolve()])
+    ogg.unlink()
+    ogg.write_bytes(b"someone else's new audio")   # dropped again for the next job meanwhile
+    claims.file_failed(places, wj, {"status": "failed"})
+    assert ogg.read_bytes() == b"someone else's new audio"
 
 
 def test_report_and_sidecar_builders():

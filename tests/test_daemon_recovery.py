@@ -199,6 +199,11 @@ def _left_in_work(root: Path, name: str, meta: dict) -> Path:
     jobdir = root / "work" / name
     jobdir.mkdir()
     (jobdir / ".lease").write_text(json.dumps({"host": HOST, "pid": _dead_pid(), "token": "gone"}))
+    files = {}
+    for rel in meta.get("media", []):   # as the claim records them: only these very files leave the inbox
+        st = (root / "inbox" / rel).stat()
+        files[rel] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns]
+    meta = {"media_files": files, **meta}
     (jobdir / "job.json").write_text(json.dumps({"name": name, "key": name, "bundle": False, "priority": 50,
                                                  "attempts": 1, **meta}))
     return jobdir

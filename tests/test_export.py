@@ -15,6 +15,7 @@ from hotfolder import cli
 from hotfolder.errors import ExportAborted, ProjectError, RenderError
 from hotfolder.export import effective_settings, export, partial_path, plan_frames
 from hotfolder.progress import ExportProgress
+from hotfolder.project.limits import DAY_MS, Limits
 from hotfolder.project.model import Project
 from hotfolder.settings import RenderSettings
 
@@ -298,3 +299,81 @@ def test_eta_reported_while_rendering(song: Path, fonts_dir: Path, tmp_path: Pat
         assert 10 < p.fps < 55  # at most 50 fps with a 20 ms wait per frame
         assert p.estimated_remaining == pytest.approx((p.total_frames - p.current_frame) / p.fps, rel=0.02)
         assert p.eta is not None and p.eta.tzinfo is not None
+
+
+# -- limits on work and the background ----------------------------------------------------------
+
+def test_a_video_longer_than_the_limit_is_refused_before_rendering(tmp_path: Path, fonts_dir: Path):
+    day = tmp_path / "day.kproj"  # the last line ends at 23:59:58; plus the 2 s tail: 24 hours
+    day.write_text("version: 1\nlines:\n  - {text: x, start: '23:59:57', end: '23:59:58'}\n", encoding="utf-8")
+    s = settings(fonts_dir, tail_ms=2000)
+    message = "the video would be 24:00:00 long, more than the limit of 4:00:00 (max_video_seconds)"
+    with pytest.raises(ProjectError) as err:
+        plan_frames(day, s)
+    assert str(err.value) == f"{day}: {message}"
+    with pytest.raises(ProjectError, match="more than the limit of 4:00:00"):
+        export(day, tmp_path / "day.mp4", s)
+    assert not list(tmp_path.glob("*.mp4")) and not list(tmp_path.glob(".*partial*"))
+    # the operator's limit (config max_video_seconds, in the settings) and the Limits both bind
+    with pytest.raises(ProjectError, match="limit of 4:00:00"):
+        plan_frames(day, s.updated({"max_video_seconds": 90_000}))
+    with pytest.raises(ProjectError, match="limit of 4:00:00"):
+        plan_frames(day, s.updated({"max_video_seconds": None}))
+    with pytest.raises(ProjectError, match="limit of 5:00:00"):
+        plan_frames(day, s.updated({"max_video_seconds": 18_000}), Limits(max_video_ms=DAY_MS))
+    assert plan_frames(day, s.updated({"max_video_seconds": 90_000}), Limits(max_video_ms=DAY_MS)) == 24 * 3600 * FPS
+
+
+def test_the_operators_length_limit_applies_to_audio_too(song: Path, fonts_dir: Path, tmp_path: Path):
+    with pytest.raises(ProjectError, match=r"the video would be 0:00:03 long, more than the limit of 0:00:02"):
+        export(song, tmp_path / "x.mp4", settings(fonts_dir, max_video_seconds=2))
+    assert plan_frames(song, settings(fonts_dir, max_video_seconds=3)) == 90
+
+
+def test_a_project_cannot_raise_the_limits_for_itself(tmp_path: Path):
+    kproj = tmp_path / "song.kproj"
+    kproj.write_text("version: 1\nrender: {max_video_seconds: 1000000}\nlines:\n  - {text: x, start: 1, end: 2}\n")
+    with pytest.raises(ProjectError, match="render: unknown key 'max_video_seconds'"):
+        plan_frames(kproj, RenderSettings())
+    kproj.write_text("version: 1\nrender: {tail_ms: 86400000}\nlines:\n  - {text: x, start: 1, end: 2}\n")
+    with pytest.raises(ProjectError, match="render.tail_ms: 8.64e\\+07 is above the maximum of 600000"):
+        plan_frames(kproj, RenderSettings())
+    hand_built = Project("kproj", kproj, render={"max_video_seconds": 10**9})
+    assert effective_settings(hand_built, RenderSettings()).max_video_seconds == RenderSettings().max_video_seconds
+
+
+def test_a_kproj_background_dim_is_a_number(tmp_path: Path):
+    kproj = tmp_path / "song.kproj"
+    kproj.write_text("version: 1\nrender: {background_dim: 0.25}\nlines:\n  - {text: x, start: 1, end: 2}\n")
+    from hotfolder.project import load_project
+
+    assert effective_settings(load_project(kproj), RenderSettings()).background_dim == 0.25
+
+
+@pytest.mark.parametrize("line, what", [("Video File: background.mp4", "background video 'background.mp4'")])
+def test_a_missing_background_fails_the_export(song: Path, fonts_dir: Path, tmp_path: Path, line: str, what: str):
+    text = ASS.format(audio=f"Audio File: song.wav\n{line}\n")
+    song.write_text(text, encoding="utf-8")
+    with pytest.raises(ProjectError) as err:
+        export(song, tmp_path / "x.mp4", settings(fonts_dir))
+    assert str(err.value) == f"{song}: {what} is missing (looked for {tmp_path.resolve() / 'background.mp4'})"
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_background_that_cannot_be_decoded_fails_before_the_renderer_starts(tmp_path: Path, fonts_dir: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "bg.png").write_bytes(b"\x89PNG\r\n\x1a\n but nothing after it")
+    kproj = tmp_path / "song.kproj"
+    kproj.write_text("version: 1\nmedia: {background: bg.png}\ndisplay: {title_card: false}\n"
+                     "lines:\n  - {text: x, start: 0, end: 0.5}\n", encoding="utf-8")
+    s = settings(fonts_dir, tail_ms=0)
+    from hotfolder.render import frames
+
+    with monkeypatch.context() as m:  # no GL start-up (seconds, or a GPU) for a job that cannot succeed
+        m.setattr(frames, "FrameRenderer", lambda *a, **k: pytest.fail("the renderer was started"))
+        with pytest.raises(RenderError, match="background image .*bg.png: cannot decode it"):
+            export(kproj, tmp_path / "x.mp4", s)
+    assert not (tmp_path / "x.mp4").exists()
+    # a colour background needs no file: the same project renders with one
+    result = export(kproj, tmp_path / "c.mp4", s.updated({"background": "#203040"}))
+    assert result.frames == 15

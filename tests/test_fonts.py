@@ -153,3 +153,19 @@ def test_metric_aliases_come_from_fontconfig_like_libass(fonts_dir: Path) -> Non
     assert arial.face.family == "Liberation Sans"
     times_bold = resolver.choose("Times New Roman", bold=True)
     assert times_bold.face.family == "Liberation Serif" and times_bold.face.weight >= 700 and not times_bold.embolden
+
+
+def test_symlinks_in_a_fonts_folder_are_skipped_never_read(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", outside / "secret.ttf")
+    fonts = tmp_path / "job" / "fonts"
+    fonts.mkdir(parents=True)
+    shutil.copy("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", fonts / "own.ttf")
+    (fonts / "linked.ttf").symlink_to(outside / "secret.ttf")   # a file leading out of the job
+    (fonts / "dir").symlink_to(outside)                          # a folder leading out of the job
+    with caplog.at_level(logging.WARNING, logger="hotfolder.render.fonts"):
+        faces = scan_fonts_dir(fonts)
+    assert [f.path.name for f in faces] == ["own.ttf"]
+    assert "linked.ttf is a symbolic link: skipped" in caplog.text
+    assert "folder" in caplog.text and f"{fonts / 'dir'} is a symbolic link: skipped" in caplog.text

@@ -3,7 +3,6 @@ converted, repeated frames are not redrawn, backgrounds (colour, image cover-sca
 looping video decoded with PyAV) and how the background is chosen."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import av
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from hotfolder.commands.still import encode_png
-from hotfolder.errors import RenderError
+from hotfolder.errors import ProjectError, RenderError
 from hotfolder.project.model import Color, Media, Project
 from hotfolder.render.background import (
     ImageBackground, SolidBackground, VideoBackground, cover, parse_color, resolve_background,
@@ -282,7 +281,7 @@ def test_video_background_seeks_for_jumps(tmp_path):
         bg.close()
 
 
-def test_background_choice(tmp_path, caplog):
+def test_background_choice(tmp_path):
     s = RenderSettings(width=W, height=H)
     assert resolve_background(project(tmp_path), s, W, H) == SolidBackground((0, 0, 0))
     assert resolve_background(project(tmp_path), s.updated({"background": "white"}), W, H) == SolidBackground((255,) * 3)
@@ -308,10 +307,10 @@ def test_background_choice(tmp_path, caplog):
     assert bg.pixels[45, 10].tolist() == [200, 100, 50] and bg.pixels[45, 150].tolist() == [0, 0, 0]
     # the settings' colour wins over the project's image
     assert resolve_background(p, s.updated({"background": "#010203"}), W, H) == SolidBackground((1, 2, 3))
-    # a project naming media that is not there (e.g. an ASS Video File from another machine): black, with a warning
-    with caplog.at_level(logging.WARNING):
-        bg = resolve_background(project(tmp_path, Media(video=Path("C:/elsewhere/video.mkv"))), s, W, H)
-    assert bg == SolidBackground((0, 0, 0)) and "does not exist" in caplog.text
+    # a project naming media that is not there (e.g. an ASS Video File from another machine) fails,
+    # naming the file, as docs/folder-protocol.md says; it is never rendered on black instead
+    with pytest.raises(ProjectError, match=r"song.ass: background video 'video.mkv' is missing"):
+        resolve_background(project(tmp_path, Media(video=Path("elsewhere/video.mkv"))), s, W, H)
     (tmp_path / "junk.bin").write_bytes(b"not media at all" * 10)
     with pytest.raises(RenderError, match="junk.bin"):
         resolve_background(project(tmp_path), s.updated({"background": str(tmp_path / "junk.bin")}), W, H)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hotfolder import boundedyaml
 from hotfolder.errors import ProjectError
 from hotfolder.project import kproj, load_project
 from hotfolder.project.limits import Limits
@@ -432,8 +433,8 @@ def test_long_merge_chain_is_refused_without_recursion_error(tmp_path):
 @pytest.mark.parametrize("c_loader", [True, False], ids=["libyaml", "pure-python"])
 def test_both_yaml_paths_guard_and_load(tmp_path, monkeypatch, c_loader):
     if not c_loader:
-        monkeypatch.setattr(kproj, "_CSafeLoader", None)
-    elif kproj._CSafeLoader is None:
+        monkeypatch.setattr(boundedyaml, "_CSafeLoader", None)
+    elif boundedyaml._CSafeLoader is None:
         pytest.skip("PyYAML without libyaml")
     assert kproj.load(write(tmp_path, FULL)).duration == 62250
     for text, line, words in [("version: 1\ntitle:\n  " + "- " * 60 + "x\n", 3, "nested more than"),

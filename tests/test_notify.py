@@ -20,6 +20,7 @@ from daemon_support import die_with_parent
 from hotfolder.notify import (
     NotifyConfig,
     Notifier,
+    allowed_job_urls,
     batch_message,
     format_duration,
     job_message,
@@ -169,12 +170,91 @@ def test_parse_defaults_and_values(tmp_path: Path) -> None:
     ({"timeout": 0}, "cfg.yaml: notify.timeout"),
     ({"attempts": "3"}, "cfg.yaml: notify.attempts"),
     ({"attach_poster": "yes"}, "cfg.yaml: notify.attach_poster"),
+    ({"job_urls": ["ntfy://ntfy.sh/", "ntfy.sh"]}, "cfg.yaml: notify.job_urls[1]"),
+    ({"job_urls": [f"json://u:{SECRET}@hooks.example.com/", 5]}, "cfg.yaml: notify.job_urls[1]"),
+    ({"job_urls": [f"nosuchscheme://u:{SECRET}@x/"]}, "cfg.yaml: notify.job_urls[0]"),
+    ({"job_urls": f"user:{SECRET}@hooks.example.com"}, "cfg.yaml: notify.job_urls"),
+    ({"job_urls": 1}, "cfg.yaml: notify.job_urls"),
 ])
 def test_parse_errors_name_the_key(raw: dict, key: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError) as err:
         parse_notify_config(raw, "cfg.yaml: notify", base_dir=tmp_path)
     assert str(err.value).startswith(key + ":")
     assert SECRET not in str(err.value)
+
+
+def test_parse_job_urls() -> None:
+    assert NotifyConfig().job_urls is False
+    assert parse_notify_config({}).job_urls is False
+    assert parse_notify_config({"job_urls": False}).job_urls is False
+    assert parse_notify_config({"job_urls": None}).job_urls is False
+    assert parse_notify_config({"job_urls": True}).job_urls is True
+    # schemes are kept in lower case, the rest as written
+    assert parse_notify_config({"job_urls": ["NTFY://ntfy.sh/", " mailtos:// "]}).job_urls == (
+        "ntfy://ntfy.sh/", "mailtos://")
+    assert parse_notify_config({"job_urls": "Jsons://hooks.example.com/"}).job_urls == ("jsons://hooks.example.com/",)
+
+
+# ------------------------------------------------------------------ a job's own URLs (pure)
+
+PREFIXES = NotifyConfig(job_urls=("ntfy://ntfy.sh/", "mailtos://", "json://10.0.0.5/hooks/",
+                                  "jsons://Hooks.Example.com/"))
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("ntfy://ntfy.sh/my-topic", True),
+    ("NTFY://ntfy.sh/my-topic", True),                          # the scheme in any case
+    ("ntfys://ntfy.sh/my-topic", False),                        # another scheme
+    ("ntfy://ntfy.sh.evil.example/x", False),                   # the prefix ends with its "/"
+    ("ntfy://evil.example/ntfy://ntfy.sh/", False),             # starts with, not contains
+    ("jsons://Hooks.Example.com/render", True),
+    ("jsons://hooks.example.com/render", False),                # the rest is compared as written
+    ("mailtos://me:pw@smtp.example.com?to=me@example.com", True),
+    ("mailtos://me:pw@8.8.8.8/?priority=5&port=8080", True),   # a public address; numbers in the query
+    # private, loopback, link-local … addresses need a prefix that names them
+    ("mailtos://me:pw@127.0.0.1/", False),
+    ("mailtos://me:pw@localhost:25/", False),
+    ("mailtos://me:pw@10.1.2.3/", False),
+    ("mailtos://me:pw@192.168.1.20/", False),
+    ("mailtos://me:pw@172.16.0.9/", False),
+    ("mailtos://me:pw@169.254.169.254/", False),                # cloud metadata
+    ("mailtos://me:pw@0.0.0.0/", False),
+    ("mailtos://me:pw@[::1]/", False),
+    ("mailtos://me:pw@[fe80::1]/", False),
+    ("mailtos://me:pw@[fd00::5]/", False),
+    ("mailtos://me:pw@[::ffff:10.0.0.1]/", False),
+    ("mailtos://me:pw@127.1/", False),                          # spellings the resolver takes too
+    ("mailtos://me:pw@2130706433/", False),
+    ("mailtos://me:pw@0x7f.0.0.1/", False),
+    ("mailtos://me:pw@smtp.example.com?smtp=10.0.0.5", False),  # the host it really connects to
+    ("mailtos://me:pw@smtp.example.com?smtp=127.1:25", False),
+    ("json://10.0.0.5/hooks/render", True),                     # the operator named 10.0.0.5
+    ("JSON://10.0.0.5/hooks/render", True),
+    ("json://10.0.0.5/admin", False),
+    ("json://10.0.0.5/hooks/@127.0.0.1/", True),                # "@" in the path: still 10.0.0.5
+    ("ntfy://ntfy.sh/x\n@127.0.0.1/", False),                  # control characters
+])
+def test_allowed_job_urls_prefixes(url: str, allowed: bool) -> None:
+    ok, refused = allowed_job_urls(PREFIXES, [url])
+    assert (ok, refused) == (((url,), ()) if allowed else ((), (url,)))
+
+
+def test_allowed_job_urls_true_false_and_odd_entries() -> None:
+    urls = ["json://10.0.0.5/internal-admin", "ntfy://ntfy.sh/topic"]
+    assert allowed_job_urls(NotifyConfig(), urls) == ((), tuple(urls))
+    assert allowed_job_urls(NotifyConfig(job_urls=()), urls) == ((), tuple(urls))
+    assert allowed_job_urls(NotifyConfig(job_urls=True), urls) == (tuple(urls), ())
+    # blanks and non-strings are dropped, URLs stripped, the order kept
+    odd = [" ntfy://ntfy.sh/a ", "", "   ", None, 5, "ntfy://ntfy.sh/b"]
+    assert allowed_job_urls(PREFIXES, odd) == (("ntfy://ntfy.sh/a", "ntfy://ntfy.sh/b"), ())
+    assert allowed_job_urls(PREFIXES, None) == ((), ())
+    # a prefix that names a private address lets that address through, and no other
+    local = NotifyConfig(job_urls=("json://127.0.0.1:8080/",))
+    assert allowed_job_urls(local, ["json://127.0.0.1:8080/x", "json://127.0.0.1:8080@10.0.0.1/x"]) == (
+        ("json://127.0.0.1:8080/x",), ("json://127.0.0.1:8080@10.0.0.1/x",))
+    # a scheme-only prefix does not open private addresses
+    assert allowed_job_urls(NotifyConfig(job_urls=("json://",)), ["json://127.0.0.1:8080/x"]) == (
+        (), ("json://127.0.0.1:8080/x",))
 
 
 # ------------------------------------------------------------------ masking
@@ -272,19 +352,65 @@ def test_cancel_and_daemon_error_when_enabled(sink: Sink) -> None:
 
 
 def test_extra_url_only_for_its_job(sink: Sink) -> None:
-    cfg = fast(urls=(sink.url("json", "/main"),), events=frozenset({"job_done", "batch_done"}))
+    cfg = fast(urls=(sink.url("json", "/main"),), events=frozenset({"job_done", "batch_done"}), job_urls=True)
     n = Notifier(cfg)
     n.job_done(report("mine.ass"), [sink.url("json", "/alice")])
     n.job_done(report("other.ass"), [])
     n.batch_done([report("mine.ass"), report("other.ass")], 250)
     # default events do not include job_done, yet the job's own URL still hears about it
-    n2 = Notifier(fast(urls=(sink.url("json", "/main2"),)))
+    n2 = Notifier(fast(urls=(sink.url("json", "/main2"),), job_urls=True))
     n2.job_done(report("bob.ass"), [sink.url("form", "/bob")])
     assert n.close(10) and n2.close(10)
     assert [r["json"]["title"] for r in sink.on("/alice")] == ["Done: mine.ass (2m 05s)"]
     assert [r["json"]["title"] for r in sink.on("/main")] == [
         "Done: mine.ass (2m 05s)", "Done: other.ass (2m 05s)", "Batch finished: 2 done, 0 failed"]
     assert len(sink.on("/bob")) == 1 and sink.on("/main2") == []
+
+
+def test_sidecar_urls_ignored_by_default(sink: Sink, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    mallory = sink.url("json", f"/internal-admin?token={SECRET}", f"m:{SECRET}@")
+    n = Notifier(fast(urls=(sink.url("json", "/main"),), events=frozenset({"job_done"})))
+    n.job_done(report("song.ass"), [mallory])
+    n.job_failed(report("quiet.ass", "failed"), [sink.url("json", "/x")])   # job_failed not in events
+    assert n.close(10)
+    # the configured target still hears about the job; the sidecar's URL gets nothing
+    assert [r["json"]["title"] for r in sink.on("/main")] == ["Done: song.ass (2m 05s)"]
+    assert sink.on("/internal-admin") == [] and sink.on("/x") == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert "song.ass" in warnings[0] and "notify.job_urls" in warnings[0]
+    assert f"json://m:****@127.0.0.1:{sink.port}/internal-admin?token=****" in warnings[0]
+    assert "quiet.ass" in warnings[1] and f"127.0.0.1:{sink.port}/x" in warnings[1]
+    assert SECRET not in caplog.text
+
+
+def test_sidecar_urls_with_job_urls_true(sink: Sink, caplog: pytest.LogCaptureFixture) -> None:
+    n = Notifier.from_config({"urls": [sink.url("json", "/main")], "events": ["job_done"], "timeout": 2,
+                              "job_urls": True})
+    n.job_done(report("song.ass"), [sink.url("json", "/alice"), sink.url("FORM", "/bob")])
+    assert n.close(10)
+    assert [r["json"]["title"] for r in sink.on("/alice")] == ["Done: song.ass (2m 05s)"]
+    assert len(sink.on("/bob")) == 1 and len(sink.on("/main")) == 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_sidecar_urls_allow_list(sink: Sink, caplog: pytest.LogCaptureFixture) -> None:
+    # the local server is a loopback address: only a prefix that names it lets it through
+    allowed = f"json://127.0.0.1:{sink.port}/team/"
+    n = Notifier.from_config({"urls": [], "events": ["job_done"], "timeout": 2, "job_urls": [allowed, "json://"]})
+    n.job_done(report("song.ass"), [
+        sink.url("json", "/team/alice"),          # matches
+        sink.url("JSON", "/team/bob"),            # matches: the scheme in any case
+        sink.url("json", "/admin"),               # "json://" matches, but not for a loopback address
+        sink.url("form", "/team/carol"),          # another scheme
+    ])
+    assert n.close(10)
+    assert [r["json"]["title"] for r in sink.on("/team/alice")] == ["Done: song.ass (2m 05s)"]
+    assert len(sink.on("/team/bob")) == 1
+    assert sink.on("/admin") == [] and sink.on("/team/carol") == []
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "/admin" in warning and "/team/carol" in warning and "/team/alice" not in warning
 
 
 def test_poster_attached_over_form(sink: Sink, tmp_path: Path) -> None:
@@ -539,7 +665,7 @@ def test_daemon_end_to_end_notifications(sink: Sink, tmp_path: Path) -> None:
         "broken.kproj": "title: [unclosed\n  : : :\n",
     }
     root, daemon_log, _ = run_daemon(tmp_path, (
-        f"  urls: ['{main_url}']\n"
+        f"  urls: ['{main_url}']\n  job_urls: true\n"
         "  events: [job_done, job_failed, batch_done]\n  timeout: 5\n  backoff: [0.2]\n"), jobs)
     assert sorted(p.name for p in (root / "done").glob("*.mp4")) == ["alpha.mp4", "bravo.mp4"]
     main_msgs = [r["json"] for r in sink.on("/main")]
@@ -566,6 +692,22 @@ def test_daemon_end_to_end_notifications(sink: Sink, tmp_path: Path) -> None:
     assert {"status.json", "status.html", "alpha.json", "bravo.json", "broken.json"} <= {p.name for p in written}
     for path in written:
         assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in daemon_log
+
+
+def test_daemon_ignores_sidecar_urls_by_default(sink: Sink, tmp_path: Path) -> None:
+    # anyone who can write to the inbox writes sidecars: by default the daemon posts nowhere they say
+    carol_url = sink.url("json", "/internal-admin", f"carol:{SECRET}@")
+    jobs = {"carol.lrc": TINY_LRC, "carol.lrc.yaml": f"notify: ['{carol_url}']\n"}
+    root, daemon_log, _ = run_daemon(tmp_path, (
+        f"  urls: ['{sink.url('json', '/main')}']\n  events: [job_done]\n  timeout: 5\n  backoff: [0.2]\n"), jobs)
+    assert [p.name for p in (root / "done").glob("*.mp4")] == ["carol.mp4"]
+    assert [r["json"]["title"].split(" (")[0] for r in sink.on("/main")] == ["Done: carol.lrc"]
+    assert sink.on("/internal-admin") == []
+    (line,) = [ln for ln in daemon_log.splitlines() if "notify.job_urls" in ln]
+    assert "carol.lrc" in line and f"json://carol:****@127.0.0.1:{sink.port}/internal-admin" in line
+    (rep,) = [json.loads(p.read_text()) for p in root.rglob("carol.json")]
+    assert rep["status"] == "done" and not rep.get("error")
     assert SECRET not in daemon_log
 
 

@@ -162,16 +162,16 @@ def test_sidecar_parsing():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("priority: soon", "s.yaml: priority: expected an integer"),
-    ("colour: red", "s.yaml: colour: unknown key"),
-    ("output: ../../etc/x.mp4", "s.yaml: output: '../../etc/x.mp4' must be a file name only"),
+    ("priority: soon", "s.yaml:1: priority: expected an integer"),
+    ("colour: red", "s.yaml:1: colour: unknown key"),
+    ("output: ../../etc/x.mp4", "s.yaml:1: output: '../../etc/x.mp4' must be a file name only"),
     ("output: .hidden.mp4", "must not start with a dot"),
-    ("render: {fonts_dir: /tmp}", "s.yaml: render.fonts_dir: unknown key"),
-    ("render: {width: 33}", "s.yaml: render.width: must be an even number"),
-    ("[1, 2", "s.yaml: not valid YAML"),
+    ("render: {fonts_dir: /tmp}", "s.yaml:1: render.fonts_dir: unknown key"),
+    ("render:\n  fps: 25\n  width: 33", "s.yaml:3: render.width: must be an even number"),
+    ("[1, 2", "s.yaml:2: invalid YAML"),
     ("- a\n- b", "s.yaml: expected a mapping"),
-    ("notify: 5", "s.yaml: notify: expected a URL"),
-    ("render: {background: /etc/secret.png}", "s.yaml: render.background must be a colour"),
+    ("priority: 1\nnotify: 5", "s.yaml:2: notify: expected a URL"),
+    ("render: {background: /etc/secret.png}", "s.yaml:1: render.background must be a colour"),
 ])
 def test_sidecar_errors(text, message):
     with pytest.raises(SidecarError) as err:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from hotfolder.claims import Places
-from hotfolder.jobs import scan_inbox
+from hotfolder.jobs import cancel_name, scan_inbox
 
 
 def add_arguments_for(name: str, parser: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def run_for(name: str, args: argparse.Namespace) -> int:
         if not job or job.startswith("."):
             print(f"hotfolder cancel: {args.job!r} is not a job name", file=sys.stderr)
             return 2
-        (places.inbox / f"{job}.cancel").touch()
+        (places.inbox / cancel_name(job)).touch()
         print(f"cancel requested: {job} (the daemon ends it as cancelled)")
     elif name == "clear":
         from hotfolder.config import DEFAULT_PRIORITIES
@@ -79,6 +79,6 @@ def run_for(name: str, args: argparse.Namespace) -> int:
                     priorities = dict(h.priorities)
         jobs, _ = scan_inbox(places.inbox, priorities, 50)
         for cand in jobs:
-            (cand.path.parent / f"{cand.name}.cancel").touch()
+            (cand.path.parent / cancel_name(cand.name)).touch()
         print(f"cancel requested for {len(jobs)} queued job(s)")
     return 0

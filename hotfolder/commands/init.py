@@ -6,14 +6,14 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
+from hotfolder import boundedyaml
 from hotfolder.claims import create_hotfolder
 from hotfolder.config import parse_config
+from hotfolder.errors import ProjectError
 
 
 def load_config_text(text: str) -> None:
-    parse_config(yaml.safe_load(text))
+    parse_config(boundedyaml.load(text, "<config>"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         text = config_text(root, width, height, args.fps or 30)
         try:
             load_config_text(text)
-        except ValueError as exc:
+        except (ValueError, ProjectError) as exc:
             print(f"hotfolder init: {exc}", file=sys.stderr)
             return 2
         args.config.write_text(text, encoding="utf-8")

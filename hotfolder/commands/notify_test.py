@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from hotfolder import boundedyaml
+from hotfolder.errors import ProjectError
 from hotfolder.notify import (
     EVENTS,
     Message,
@@ -42,11 +42,11 @@ def load_notify_config(path: Path) -> NotifyConfig:
         raw = load_config(path).notify
     else:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = boundedyaml.load(path.read_text(encoding="utf-8"), path) or {}
         except OSError as exc:
             raise ValueError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML: {exc}") from None
+        except ProjectError as exc:  # `PATH:LINE: invalid YAML: …`
+            raise ValueError(str(exc)) from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping at the top")
         raw = data.get("notify")

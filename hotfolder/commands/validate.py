@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from hotfolder.errors import ProjectError
+from hotfolder.errors import ProjectError, brief
 from hotfolder.project import load_project
 from hotfolder.project.limits import DEFAULT_LIMITS, Limits
 from hotfolder.project.model import Project
@@ -97,23 +97,30 @@ def check_media(project: Project) -> list[ProjectError]:
         line = _source_line(source, path)
 
         def problem(msg: str) -> None:
-            out.append(ProjectError(source, line, f"{what} {path.name!r}: {msg}"))
+            out.append(ProjectError(source, line, f"{what} {brief(path.name)}: {msg}"))
 
-        if kind == "folder":
-            if not path.is_dir():
-                problem("no such folder" if not path.exists() else "is not a folder")
-            continue
-        if not path.exists():
-            problem(f"does not exist (looked for {path})")
-        elif not path.is_file():
-            problem("is not a file")
-        elif not os.access(path, os.R_OK):
-            problem("is not readable")
-        else:
-            found = _probe(path, kind)
-            if found:
-                problem(found)
+        try:
+            found = _media_problem(path, kind)
+        except OSError as exc:  # e.g. a name too long for this filesystem: a problem, not a crash
+            found = f"cannot be looked at ({exc.strerror or type(exc).__name__})"
+        if found:
+            problem(found)
     return out
+
+
+def _media_problem(path: Path, kind: str) -> str | None:
+    """What is wrong with one media file or folder (None: nothing)."""
+    if kind == "folder":
+        if not path.is_dir():
+            return "no such folder" if not path.exists() else "is not a folder"
+        return None
+    if not path.exists():
+        return f"does not exist (looked for {path})"
+    if not path.is_file():
+        return "is not a file"
+    if not os.access(path, os.R_OK):
+        return "is not readable"
+    return _probe(path, kind)
 
 
 def problems(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[ProjectError]:

@@ -57,7 +57,7 @@ from typing import Any
 
 import pysubs2
 
-from hotfolder.errors import ProjectError
+from hotfolder.errors import ProjectError, brief, clip
 from hotfolder.project.limits import (
     DEFAULT_LIMITS,
     Limits,
@@ -632,7 +632,7 @@ def _pysubs2_file(path: Path, sections: list[_Section], raw_lines: list[str], fm
         try:
             subs = pysubs2.SSAFile.from_string("\n".join(kept), format_=fmt)
         except Exception as exc:  # pysubs2 raises ValueError & co. without a line: find the line
-            raise ProjectError(path, _bad_style_line(sections, fmt), f"cannot read styles: {exc}") from None
+            raise ProjectError(path, _bad_style_line(sections, fmt), f"cannot read styles: {clip(str(exc), 120)}") from None
     for w in caught:
         log.warning("%s: %s", path, w.message)
     return subs
@@ -667,10 +667,11 @@ def _media_ref(path: Path, ref: str, what: str, line: int | None, limits: Limits
     ref = ref.strip()
     win = PureWindowsPath(ref)
     if (PurePosixPath(ref).is_absolute() or win.is_absolute() or win.drive) and win.name not in ("", ".", ".."):
-        local = path.parent / win.name
+        local = resolve_media(path, win.name, what, line, limits)  # checked (length, links) before it is looked at
         if not local.is_file():
-            log.warning("%s:%s: %s %r is not here; expecting %s next to the project", path, line, what, ref, win.name)
-        return resolve_media(path, win.name, what, line, limits)
+            log.warning("%s:%s: %s %s is not here; expecting %s next to the project", path, line, what,
+                        brief(ref), brief(win.name))
+        return local
     return resolve_media(path, ref, what, line, limits)
 
 
@@ -779,7 +780,7 @@ def _event(path: Path, no: int, rest: str, fmt: list[str], styles: dict[str, Sty
     for key in ("start", "end"):
         ms = parse_timestamp(fields.get(key, ""))
         if ms is None:
-            raise ProjectError(path, no, f"bad {key} time {fields.get(key, '')!r}; expected h:mm:ss.cc")
+            raise ProjectError(path, no, f"bad {key} time {brief(fields.get(key, ''))}; expected h:mm:ss.cc")
         times.append(ms)
     start, end = times
     check_span(start, end, path, no, "line", limits)

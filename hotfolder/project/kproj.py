@@ -1,9 +1,9 @@
 """The native project format: `*.kproj`, YAML with `version: 1` (see docs/project-format.md).
 
-The file is composed into a YAML node tree with the safe loader and read straight from the
-nodes, never constructed into Python objects: every value keeps its line for messages, times
-are parsed from the scalar's own text (so `1.1` is exactly 1100 ms, never a float), and the
-tree's depth and alias expansion are bounded before anything is read.
+The file is composed into a YAML node tree by `hotfolder.boundedyaml` (which bounds its depth,
+alias expansion, tags and value sizes before anything is read) and read straight from the
+nodes, never constructed into Python objects: every value keeps its line for messages, and
+times are parsed from the scalar's own text (so `1.1` is exactly 1100 ms, never a float).
 """
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ from typing import Any, Callable, NoReturn
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from hotfolder.errors import ProjectError
+from hotfolder import boundedyaml
+from hotfolder.boundedyaml import TAG as _Y
+from hotfolder.boundedyaml import line_of as _line
+from hotfolder.errors import ProjectError, brief, clip
 from hotfolder.project.limits import (
     DEFAULT_LIMITS,
     Limits,
@@ -29,16 +32,11 @@ from hotfolder.project.limits import (
 )
 from hotfolder.project.model import Color, Display, Line, Media, Project, Style, Syllable
 from hotfolder.project.textio import read_text
-from hotfolder.settings import RenderSettings
+from hotfolder.settings import MAX_TAIL_MS, OPERATOR_ONLY, RenderSettings
 
 VERSION = 1
-MAX_DEPTH = 24                 # a real project nests 6 deep; anything near this is an attack
-MAX_EXPANDED_NODES = 2_000_000  # nodes counted with every alias expanded (billion laughs)
-MAX_SCALAR_CHARS = 100_000
 MAX_MERGE_DEPTH = 8
 
-_Y = "tag:yaml.org,2002:"
-_ALLOWED_TAGS = {_Y + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp")}
 _BOOLS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
 KINDS = ("fill", "instant", "outline", "none")
 
@@ -51,7 +49,7 @@ DISPLAY_KEYS = ("title_card", "title_card_duration", "next_line", "countdown", "
 LINE_KEYS = ("start", "end", "singer", "style", "kind", "syllables", "text", "times", "position",
              "alignment", "fade", "layer", "margins")
 SYLLABLE_KEYS = ("text", "start", "end", "kind")
-RENDER_KEYS = tuple(f.name for f in fields(RenderSettings))
+RENDER_KEYS = tuple(f.name for f in fields(RenderSettings) if f.name not in OPERATOR_ONLY)
 LYRICS_SUFFIXES = (".ass", ".ssa", ".lrc", ".txt")
 
 _TIME_RE = re.compile(r"(?:(?:(?P<h>\d{1,6}):)?(?P<m>\d{1,6}):)?(?P<s>\d{1,9}(?:\.\d{0,9})?|\.\d{1,9})")
@@ -59,114 +57,6 @@ _MS_RE = re.compile(r"(?P<ms>\d{1,12})\s*ms")
 _NUMBER_RE = re.compile(r"[-+]?(?:\d{1,12}(?:\.\d{0,9})?|\.\d{1,9})")
 _INT_RE = re.compile(r"[-+]?\d{1,12}")
 _COLOR_RE = re.compile(r"#?([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
-
-
-class _GuardedLoader(yaml.SafeLoader):
-    """The safe loader with a bound on nesting, checked while composing (before recursion bites)."""
-
-    def __init__(self, stream: str, path: Path) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._path = path
-
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
-                raise ProjectError(self._path, mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-_CSafeLoader = getattr(yaml, "CSafeLoader", None)  # libyaml: ten times faster than pure Python
-
-
-def _check_depth(text: str, path: Path) -> None:
-    """Refuse deep nesting before libyaml composes (its composer recurses in C, unguarded).
-
-    libyaml's parser itself keeps its own stack, so walking its events is safe at any depth.
-    """
-    depth = 0
-    for event in yaml.parse(text, Loader=_CSafeLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise ProjectError(path, event.start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
-
-
-def _compose(text: str, path: Path) -> Node | None:
-    loader: yaml.SafeLoader | None = None
-    try:
-        if _CSafeLoader is not None:
-            _check_depth(text, path)
-            return yaml.compose(text, Loader=_CSafeLoader)
-        loader = _GuardedLoader(text, path)  # the reader checks characters already here
-        return loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        raise ProjectError(path, mark.line + 1 if mark else None, f"invalid YAML: {problem}") from None
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
-        raise ProjectError(path, line, f"invalid YAML: {exc.reason} (character {exc.character!r})") from None
-    except yaml.YAMLError as exc:
-        raise ProjectError(path, None, f"invalid YAML: {exc}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def _check_tree(root: Node, path: Path) -> None:
-    """Refuse alias bombs, recursive aliases and foreign tags, without expanding anything.
-
-    Composed aliases share nodes, so the tree is a graph: its expanded size is computed once
-    per distinct node (memoised), which stays linear in the file however the aliases nest.
-    """
-    size: dict[int, int] = {}
-    on_path: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        key = id(node)
-        if children_done:
-            on_path.discard(key)
-            kids = _children(node)
-            total = 1 + sum(size[id(k)] for k in kids)
-            if total > MAX_EXPANDED_NODES:
-                _fail(path, node, f"the YAML expands to more than {MAX_EXPANDED_NODES} values (aliases nested too much)")
-            size[key] = total
-            continue
-        if key in size:
-            continue
-        if key in on_path:
-            _fail(path, node, "a YAML alias refers to itself")
-        if node.tag not in _ALLOWED_TAGS:
-            _fail(path, node, f"YAML tag {node.tag!r} is not allowed")
-        if isinstance(node, ScalarNode) and len(node.value) > MAX_SCALAR_CHARS:
-            _fail(path, node, f"a value longer than {MAX_SCALAR_CHARS} characters")
-        on_path.add(key)
-        stack.append((node, True))
-        for kid in _children(node):
-            if id(kid) in on_path:
-                _fail(path, kid, "a YAML alias refers to itself")
-            if id(kid) not in size:
-                stack.append((kid, False))
-
-
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
-
-
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
 
 
 def _fail(path: Path, node: Node | None, message: str) -> NoReturn:
@@ -206,9 +96,9 @@ class _Reader:
                 self.fail(knode, f"{what}: keys must be plain names")
             key = knode.value
             if key in own:
-                self.fail(knode, f"{what}: duplicate key {key!r}")
+                self.fail(knode, f"{what}: duplicate key {brief(key)}")
             if key not in allowed:
-                self.fail(knode, f"{what}: unknown key {key!r} (known keys: {', '.join(allowed)})")
+                self.fail(knode, f"{what}: unknown key {brief(key)} (known keys: {', '.join(allowed)})")
             own[key] = (knode, vnode)
         return {**merged, **own}
 
@@ -222,7 +112,7 @@ class _Reader:
             if not isinstance(knode, ScalarNode) or knode.tag in (_Y + "null", _Y + "merge"):
                 self.fail(knode, f"{what}: keys must be plain names")
             if knode.value in seen:
-                self.fail(knode, f"{what}: duplicate name {knode.value!r}")
+                self.fail(knode, f"{what}: duplicate name {brief(knode.value)}")
             seen.add(knode.value)
             out.append((knode.value, knode, vnode))
         return out
@@ -246,13 +136,13 @@ class _Reader:
     def boolean(self, node: Node, what: str) -> bool:
         raw = self.scalar(node, what).strip().lower()
         if node.tag != _Y + "bool" and raw not in _BOOLS:
-            self.fail(node, f"{what}: expected true or false, got {node.value!r}")
+            self.fail(node, f"{what}: expected true or false, got {brief(node.value)}")
         return _BOOLS[raw]
 
     def integer(self, node: Node, what: str, lo: int | None = None, hi: int | None = None) -> int:
         raw = self.scalar(node, what).strip()
         if not _INT_RE.fullmatch(raw):
-            self.fail(node, f"{what}: expected a whole number, got {node.value!r}")
+            self.fail(node, f"{what}: expected a whole number, got {brief(node.value)}")
         value = int(raw)
         self._bounds(node, what, value, lo, hi)
         return value
@@ -260,7 +150,7 @@ class _Reader:
     def number(self, node: Node, what: str, lo: float | None = None, hi: float | None = None) -> float:
         raw = self.scalar(node, what).strip()
         if not _NUMBER_RE.fullmatch(raw):
-            self.fail(node, f"{what}: expected a number, got {node.value!r}")
+            self.fail(node, f"{what}: expected a number, got {brief(node.value)}")
         value = float(Decimal(raw))
         self._bounds(node, what, value, lo, hi)
         return value
@@ -292,7 +182,7 @@ class _Reader:
         raw = self.scalar(node, what).strip()
         m = _COLOR_RE.fullmatch(raw)
         if not m:
-            self.fail(node, f'{what}: expected a colour "#rrggbb" or "#rrggbbaa", got {node.value!r}')
+            self.fail(node, f'{what}: expected a colour "#rrggbb" or "#rrggbbaa", got {brief(node.value)}')
         rgb, alpha = m.group(1), m.group(2) or "ff"
         return Color(int(rgb[0:2], 16), int(rgb[2:4], 16), int(rgb[4:6], 16), int(alpha, 16))
 
@@ -329,17 +219,17 @@ def parse_time_ms(raw: str) -> int:
         return sign * int(m.group("ms"))
     m = _TIME_RE.fullmatch(text)
     if not m:
-        raise ValueError(f"expected a time in seconds (1.25), mm:ss.xxx, h:mm:ss.xxx or 250ms, got {raw!r}")
+        raise ValueError(f"expected a time in seconds (1.25), mm:ss.xxx, h:mm:ss.xxx or 250ms, got {brief(raw)}")
     try:
         seconds = Decimal(m.group("s"))
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        raise ValueError(f"bad time {raw!r}") from None
+        raise ValueError(f"bad time {brief(raw)}") from None
     if m.group("m") is not None:
         if seconds >= 60:
-            raise ValueError(f"seconds must be below 60 in {raw!r}")
+            raise ValueError(f"seconds must be below 60 in {brief(raw)}")
         minutes = int(m.group("m"))
         if m.group("h") is not None and minutes >= 60:
-            raise ValueError(f"minutes must be below 60 in {raw!r}")
+            raise ValueError(f"minutes must be below 60 in {brief(raw)}")
         seconds += 60 * minutes + 3600 * int(m.group("h") or 0)
     ms = (seconds * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     return sign * int(ms)
@@ -429,7 +319,7 @@ def _read_display(r: _Reader, node: Node, base: Display) -> Display:
 
 
 _RENDER_RANGES = {"width": (16, 16384), "height": (16, 16384), "fps": (1, 240), "crf": (0, 63),
-                  "gpu": (0, 1024), "tail_ms": (0, 3_600_000)}
+                  "gpu": (0, 1024), "tail_ms": (0, MAX_TAIL_MS), "background_dim": (0, 1)}
 
 
 def _read_render(r: _Reader, node: Node) -> dict[str, Any]:
@@ -449,6 +339,9 @@ def _read_render(r: _Reader, node: Node) -> dict[str, Any]:
             out[key] = r.integer(v, label, lo=lo, hi=hi)
         elif kind.startswith("bool"):
             out[key] = r.boolean(v, label)
+        elif kind.startswith("float"):
+            lo, hi = _RENDER_RANGES.get(key, (None, None))
+            out[key] = r.number(v, label, lo=lo, hi=hi)
         elif kind.startswith("Path"):
             out[key] = r.media(v, label)
         elif key == "background":
@@ -484,14 +377,14 @@ def _read_syllable(r: _Reader, node: Node, what: str, default_kind: str) -> tupl
         start = r.time_ms(entries["start"][1], f"{what} start")
         end = r.time_ms(entries["end"][1], f"{what} end")
         kind = _read_kind(r, entries["kind"][1], what) if "kind" in entries else default_kind
-    check_span(start, end, r.path, _line(node), f"syllable {text!r}", r.limits)
+    check_span(start, end, r.path, _line(node), f"syllable {brief(text)}", r.limits)
     return Syllable(text, start, end, kind), node  # type: ignore[arg-type]
 
 
 def _read_kind(r: _Reader, node: Node, what: str) -> str:
     kind = r.text(node, f"{what} kind").strip()
     if kind not in KINDS:
-        r.fail(node, f"{what}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        r.fail(node, f"{what}: kind must be one of {', '.join(KINDS)}, got {brief(kind)}")
     return kind
 
 
@@ -522,7 +415,7 @@ def _read_line(r: _Reader, node: Node, index: int, styles: dict[str, Style]) -> 
                                   f"(each syllable's start, then the last one's end), got {len(tnodes)}")
         times = [r.time_ms(t, f"{what} time {i + 1}") for i, t in enumerate(tnodes)]
         for i, part in enumerate(parts):
-            check_span(times[i], times[i + 1], r.path, _line(tnodes[i + 1]), f"syllable {part!r}", r.limits)
+            check_span(times[i], times[i + 1], r.path, _line(tnodes[i + 1]), f"syllable {brief(part)}", r.limits)
             sylls.append((Syllable(part, times[i], times[i + 1], kind), tnodes[i]))  # type: ignore[arg-type]
     elif "text" in e:
         if start is None or end is None:
@@ -539,18 +432,18 @@ def _read_line(r: _Reader, node: Node, index: int, styles: dict[str, Style]) -> 
     prev: Syllable | None = None
     for syl, snode in sylls:
         if syl.start < start or syl.end > end:
-            r.fail(snode, f"{what}: syllable {syl.text!r} ({_fmt(syl.start)}–{_fmt(syl.end)}) lies outside "
+            r.fail(snode, f"{what}: syllable {brief(syl.text)} ({_fmt(syl.start)}–{_fmt(syl.end)}) lies outside "
                           f"its line ({_fmt(start)}–{_fmt(end)})")
         if prev is not None and syl.start < prev.end:
-            r.fail(snode, f"{what}: syllable {syl.text!r} starts at {_fmt(syl.start)}, before the previous "
-                          f"syllable {prev.text!r} ends ({_fmt(prev.end)})")
+            r.fail(snode, f"{what}: syllable {brief(syl.text)} starts at {_fmt(syl.start)}, before the previous "
+                          f"syllable {brief(prev.text)} ends ({_fmt(prev.end)})")
         prev = syl
 
     line = Line(start, end, [s for s, _ in sylls], source_line=_line(node))
     if get("style") is not None:
         line.style = r.text(get("style"), f"{what} style").strip()
         if line.style not in styles:
-            r.fail(get("style"), f"{what}: unknown style {line.style!r} (styles: {', '.join(styles)})")
+            r.fail(get("style"), f"{what}: unknown style {brief(line.style)} (styles: {clip(', '.join(styles))})")
     if get("singer") is not None:
         line.singer = r.text(get("singer"), f"{what} singer").strip() or None
     if get("position") is not None:
@@ -581,10 +474,10 @@ def _read_lyrics_ref(r: _Reader, node: Node, limits: Limits) -> Project:
 
     ref_path = r.media(node, "lyrics")
     if ref_path.suffix.lower() not in LYRICS_SUFFIXES:
-        r.fail(node, f"lyrics: {ref_path.name!r} is not an ASS/SSA, LRC or UltraStar file "
+        r.fail(node, f"lyrics: {brief(ref_path.name)} is not an ASS/SSA, LRC or UltraStar file "
                      f"({', '.join(LYRICS_SUFFIXES)})")
     if not ref_path.is_file():
-        r.fail(node, f"lyrics: {ref_path.name!r} does not exist next to the project")
+        r.fail(node, f"lyrics: {brief(ref_path.name)} does not exist next to the project")
     return load_project(ref_path, limits)
 
 
@@ -592,10 +485,9 @@ def load(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Project:
     """Load a `*.kproj` file. Raises only ProjectError."""
     path = Path(path)
     text = read_text(path, limits)
-    root = _compose(text, path)
+    root = boundedyaml.compose(text, path)
     if root is None:
         raise ProjectError(path, 1, "empty project; a .kproj starts with `version: 1`")
-    _check_tree(root, path)
     r = _Reader(path, limits)
     top = r.mapping(root, "project", TOP_KEYS)
 
@@ -603,7 +495,7 @@ def load(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         r.fail(root, "missing `version: 1` at the top of the file")
     version_node = top["version"][1]
     if r.scalar(version_node, "version").strip() != str(VERSION):
-        r.fail(version_node, f"unsupported version {version_node.value!r}; this hotfolder reads version {VERSION}")
+        r.fail(version_node, f"unsupported version {brief(version_node.value)}; this hotfolder reads version {VERSION}")
     if "lines" in top and "lyrics" in top:
         r.fail(top["lyrics"][0], "give either lines or lyrics (a file), not both")
 

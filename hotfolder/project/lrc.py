@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotfolder.errors import ProjectError
+from hotfolder.errors import ProjectError, brief
 from hotfolder.project.limits import (
     DEFAULT_LIMITS,
     Limits,
@@ -77,15 +77,15 @@ def parse_stamp(s: str, file: Path, line: int | None) -> int:
     h = _STAMP_HOURS.fullmatch(s.strip())
     m = h or _STAMP.fullmatch(s.strip())
     if not m:
-        raise ProjectError(file, line, f"malformed time stamp {s!r}; expected mm:ss.xx")
+        raise ProjectError(file, line, f"malformed time stamp {brief(s)}; expected mm:ss.xx")
     if h:
         if int(h.group(2)) >= 60:
-            raise ProjectError(file, line, f"malformed time stamp {s!r}: minutes must be below 60")
+            raise ProjectError(file, line, f"malformed time stamp {brief(s)}: minutes must be below 60")
         minutes, seconds, frac = int(h.group(1)) * 60 + int(h.group(2)), int(h.group(3)), h.group(4)
     else:
         minutes, seconds, frac = int(m.group(1)), int(m.group(2)), m.group(3)
     if seconds >= 60:
-        raise ProjectError(file, line, f"malformed time stamp {s!r}: seconds must be below 60")
+        raise ProjectError(file, line, f"malformed time stamp {brief(s)}: seconds must be below 60")
     ms = (minutes * 60 + seconds) * 1000
     if frac:
         ms += int(frac.ljust(3, "0"))  # 1 digit = tenths, 2 = hundredths, 3 = ms
@@ -105,7 +105,11 @@ def find_audio(path: Path, limits: Limits = DEFAULT_LIMITS) -> Path | None:
     for suffix in AUDIO_SUFFIXES:
         for candidate in (suffix, suffix.upper()):
             name = path.stem + candidate
-            if (path.parent / name).is_file():
+            try:
+                found = (path.parent / name).is_file()
+            except OSError:  # e.g. the stem is near NAME_MAX and the suffix makes it too long
+                continue
+            if found:
                 return resolve_media(path, name, "audio", None, limits)
     return None
 
@@ -136,7 +140,7 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
                 key, value = meta_m.group(1).lower(), meta_m.group(2).strip()
                 if key == "offset":
                     if not _OFFSET.fullmatch(value):
-                        raise ProjectError(file, line_no, f"malformed offset {value!r}; expected milliseconds like +250 or -100")
+                        raise ProjectError(file, line_no, f"malformed offset {brief(value)}; expected milliseconds like +250 or -100")
                     offset = int(value)
                 else:
                     meta.setdefault(key, value)

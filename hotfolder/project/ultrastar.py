@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from hotfolder.errors import ProjectError
+from hotfolder.errors import ProjectError, brief
 from hotfolder.project.limits import (
     DEFAULT_LIMITS,
     Limits,
@@ -203,7 +203,7 @@ class _Voice:
 def _decimal(value: str, file: Path, line: int, what: str) -> Fraction:
     v = value.strip()
     if not _DECIMAL.fullmatch(v):
-        raise ProjectError(file, line, f"{what}: {value!r} is not a number")
+        raise ProjectError(file, line, f"{what}: {brief(value)} is not a number")
     return Fraction(v.replace(",", "."))
 
 
@@ -247,7 +247,7 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         value, ln = headers["VERSION"]
         vm = _VERSION.fullmatch(value)
         if not vm:
-            raise ProjectError(file, ln, f"#VERSION {value!r} is not a version like 1.0.0")
+            raise ProjectError(file, ln, f"#VERSION {brief(value)} is not a version like 1.0.0")
         version = tuple(int(g) for g in vm.groups())
         if version[0] > 2:
             raise ProjectError(file, ln, f"#VERSION {value}: only format versions below 3.0.0 are supported")
@@ -323,7 +323,7 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         if first == "P":
             vm = _VOICE.fullmatch(stripped)
             if not vm or vm.group("n") == "0":
-                raise ProjectError(file, line_no, f"bad voice change {stripped!r}; expected P1, P2 or P3")
+                raise ProjectError(file, line_no, f"bad voice change {brief(stripped)}; expected P1, P2 or P3")
             n = vm.group("n")
             duet = True
             active = [voice("P1"), voice("P2")] if n == "3" else [voice(f"P{n}")]
@@ -333,7 +333,7 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         if first == "-":
             pm = _PHRASE.fullmatch(stripped)
             if not pm:
-                raise ProjectError(file, line_no, f"bad phrase end {stripped!r}; expected '- beat' or '- beat beat'")
+                raise ProjectError(file, line_no, f"bad phrase end {brief(stripped)}; expected '- beat' or '- beat beat'")
             for v in active:
                 close_phrase(v)
                 if relative:
@@ -344,10 +344,10 @@ def parse(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Project:
         if first == "B":
             raise ProjectError(file, line_no, "variable BPM lines ('B beat bpm') are not supported")
         if first not in NOTE_KINDS:
-            raise ProjectError(file, line_no, f"unknown note type {first!r}; expected one of : * F R G, -, P1/P2, E")
+            raise ProjectError(file, line_no, f"unknown note type {brief(first)}; expected one of : * F R G, -, P1/P2, E")
         nm = _NOTE.fullmatch(raw.lstrip())
         if not nm or nm.group("type") != first:
-            raise ProjectError(file, line_no, f"bad note line {stripped!r}; expected 'TYPE start length pitch text'")
+            raise ProjectError(file, line_no, f"bad note line {brief(stripped)}; expected 'TYPE start length pitch text'")
         text_part = nm.group("text") or ""
         for v in active:
             start_beat = int(nm.group("start")) + v.rel

@@ -4,11 +4,12 @@ A still image is decoded, scaled (swscale, bicubic) and dimmed here on the CPU, 
 frames go to the compositor as decoded, at their own size: the GPU converts 8-bit 4:2:0
 to RGB, scales, crops and dims them.
 Choice: `settings.background` (colour, image or video) wins; else the project's media
-(video before image; an ASS file's Video File lands in `media.video`); else black.
+(video before image; an ASS file's Video File lands in `media.video`); else black. A file
+that is named but missing or undecodable is an error, never black (`check_background` finds
+that before the renderer starts).
 """
 from __future__ import annotations
 
-import logging
 import math
 import re
 from dataclasses import dataclass
@@ -18,11 +19,9 @@ from typing import Iterator, Union
 import av
 import numpy as np
 
-from hotfolder.errors import RenderError
+from hotfolder.errors import ProjectError, RenderError, brief
 from hotfolder.project.model import Project
 from hotfolder.settings import RenderSettings
-
-log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".qoi", ".tga"}
 
@@ -281,28 +280,51 @@ def _project_path(project: Project, p: Path | None) -> Path | None:
     return p if p.is_absolute() else project.source.parent / p
 
 
-def resolve_background(project: Project, settings: RenderSettings, width: int, height: int) -> Background:
-    dim = float(settings.background_dim if settings.background_dim is not None else project.render.get("background_dim", 0.0))
-    if not 0.0 <= dim <= 1.0:
-        raise RenderError(f"background_dim must be between 0 and 1, not {dim}")
-    gap = project.media.video_gap
+def background_file(project: Project, settings: RenderSettings) -> Path | None:
+    """The image or video file behind the lyrics; None for a colour, or when nothing is named (black).
+
+    A file that is named but missing is an error, never black: a job rendered without the
+    background its author named would be called done (docs/folder-protocol.md).
+    """
     if settings.background:
-        rgb = parse_color(settings.background)
-        if rgb is not None:
-            return SolidBackground(rgb)
+        if parse_color(settings.background) is not None:
+            return None
         path = Path(settings.background).expanduser()
         if not path.exists() and not path.is_absolute():
             # a job's sidecar names media next to the job file
             beside = project.source.parent / path
             path = beside if beside.exists() else path
         if not path.exists():
-            raise RenderError(f"background {settings.background!r}: not a colour and no such file")
-        return from_path(path, width, height, gap, dim)
-    for candidate in (_project_path(project, project.media.video), _project_path(project, project.media.background)):
+            raise RenderError(f"background {brief(settings.background)}: not a colour and no such file")
+        return path
+    for what, named in (("background video", project.media.video), ("background image", project.media.background)):
+        candidate = _project_path(project, named)
         if candidate is None:
             continue
         if not candidate.is_file():
-            log.warning("background %s named by %s does not exist: using black", candidate, project.source.name)
-            continue
-        return from_path(candidate, width, height, gap, dim)
-    return SolidBackground((0, 0, 0))
+            raise ProjectError(project.source, None, f"{what} {brief(candidate.name)} is missing (looked for {candidate})")
+        return candidate
+    return None
+
+
+def check_background(project: Project, settings: RenderSettings) -> None:
+    """Fail before any frame when the background file is missing or cannot be decoded
+    (its first frame is decoded here, small, on the CPU)."""
+    path = background_file(project, settings)
+    if path is not None:
+        bg = from_path(path, 16, 16)
+        if isinstance(bg, VideoBackground):
+            bg.close()
+
+
+def resolve_background(project: Project, settings: RenderSettings, width: int, height: int) -> Background:
+    dim = float(settings.background_dim if settings.background_dim is not None else project.render.get("background_dim", 0.0))
+    if not 0.0 <= dim <= 1.0:
+        raise RenderError(f"background_dim must be between 0 and 1, not {dim}")
+    rgb = parse_color(settings.background) if settings.background else None
+    if rgb is not None:
+        return SolidBackground(rgb)
+    path = background_file(project, settings)
+    if path is None:
+        return SolidBackground((0, 0, 0))
+    return from_path(path, width, height, project.media.video_gap, dim)

@@ -8,6 +8,7 @@ Faces are opened once and shared (FreeType for outlines, HarfBuzz for shaping).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import struct
@@ -128,10 +129,26 @@ def describe_face(path: Path, index: int) -> FaceRef:
     return FaceRef(path=path, index=index, family=family, names=frozenset(names), weight=weight, italic=italic)
 
 
+def font_files(fonts_dir: Path) -> list[Path]:
+    """The font files under `fonts_dir`, sorted. Symbolic links (files or folders) are skipped,
+    never read: one in a job's folder may lead anywhere on this machine."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(fonts_dir, followlinks=False):
+        here = Path(dirpath)
+        for kind, names in (("folder", dirnames), ("file", filenames)):
+            for name in names:
+                path = here / name
+                if path.is_symlink():  # os.walk does not enter linked folders; files it does list
+                    log.warning("font %s %s is a symbolic link: skipped", kind, path)
+                elif kind == "file" and path.suffix.lower() in FONT_SUFFIXES and path.is_file():
+                    found.append(path)
+    return sorted(found)
+
+
 def scan_fonts_dir(fonts_dir: Path) -> list[FaceRef]:
     """Every face in every font file under `fonts_dir` (sorted, so the choice is stable)."""
     faces: list[FaceRef] = []
-    for path in sorted(p for p in fonts_dir.rglob("*") if p.suffix.lower() in FONT_SUFFIXES and p.is_file()):
+    for path in font_files(fonts_dir):
         try:
             count = freetype.Face(str(path)).num_faces
             for index in range(count):

@@ -1,0 +1,32 @@
+"""Failpoints: named places in the filing sequence where a test can kill the daemon (kill -9)
+to prove every crash point ends with exactly one report.
+
+Off unless the environment names them: HOTFOLDER_FAILPOINTS="claim.renamed,file.moved" kills
+this process with SIGKILL the first time it reaches any named point. Nothing else reads the
+variable, and production never sets it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "HOTFOLDER_FAILPOINTS"
+
+# every failpoint the code has, in the order a job passes them (tests iterate over this)
+POINTS = (
+    "claim.leased",        # work folder and lease made, job not yet renamed in
+    "claim.renamed",       # the job file is in work/, job.json says so, media not linked yet
+    "deliver.published",   # the video is linked into done/, job.json does not say so yet
+    "deliver.recorded",    # job.json says delivered, the out/ copy is still there
+    "file.intent",         # the report is written in work/ and job.json records the filing
+    "file.moved",          # the job's files are in done/sources or failed/, no report there yet
+    "file.reported",       # the report is in done/ or failed/, work/ not yet cleared
+)
+
+_armed = frozenset(p.strip() for p in os.environ.get(ENV, "").split(",") if p.strip())
+
+
+def hit(name: str) -> None:
+    """Die here when this failpoint is armed (tests only)."""
+    if name in _armed:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,98 @@
+"""Reading queued projects off the control loop: which media each names and how many frames it
+will have, parsed once per version of the file (path, size, mtime) on a background thread.
+
+The control loop asks `get(key, path, signature)` and gets the answer when it is ready (None
+until then), so a 10 MB project or a slow share never holds up leases, claims or status.json.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Hashable, Iterable
+
+from hotfolder.settings import RenderSettings
+
+log = logging.getLogger("hotfolder.daemon")
+
+
+@dataclass(frozen=True)
+class Inspection:
+    media: tuple[Path, ...]        # what the project names (audio, background, video, fonts folder)
+    frames: int | None             # None: it does not load, or its length is unknown
+    error: str | None = None       # why it does not load (the render will say it again, in its report)
+
+
+def inspect_project(project: Path | None, settings: RenderSettings) -> Inspection:
+    """Load a project once: its media and its frame count. Never raises."""
+    if project is None:
+        return Inspection((), None, "no project file")
+    from hotfolder.errors import ProjectError
+    from hotfolder.export import plan_frames
+    from hotfolder.project import load_project
+
+    try:
+        p = load_project(project)
+    except ProjectError as exc:
+        return Inspection((), None, str(exc))
+    except Exception as exc:  # an importer bug must not take the daemon down; the render reports it
+        log.exception("loading %s failed", project)
+        return Inspection((), None, f"{type(exc).__name__}")
+    m = p.media
+    media = tuple(Path(x) for x in (m.audio, m.background, m.video, m.fonts_dir) if x is not None)
+    try:
+        frames: int | None = plan_frames(project, settings)
+    except Exception as exc:  # a missing audio file, say: the render will say why
+        log.debug("%s: cannot plan frames: %s", project, exc)
+        frames = None
+    return Inspection(media, frames)
+
+
+class Inspector:
+    """A cache of inspections by (key, signature), filled by one background thread."""
+
+    def __init__(self, wake: Callable[[], None], threads: int = 1) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inspect")
+        self._wake = wake
+        self._lock = threading.Lock()
+        self._done: dict[str, tuple[Hashable, Inspection]] = {}
+        self._pending: dict[str, tuple[Hashable, Future]] = {}
+
+    def get(self, key: str, signature: Hashable, project: Callable[[], Path | None],
+            settings: RenderSettings) -> Inspection | None:
+        """The inspection of this version of the job, or None while it is being made."""
+        with self._lock:
+            done = self._done.get(key)
+            if done is not None and done[0] == signature:
+                return done[1]
+            pending = self._pending.get(key)
+            if pending is not None and pending[0] == signature:
+                return None
+            self._pending[key] = (signature, self._pool.submit(self._run, key, signature, project, settings))
+        return None
+
+    def _run(self, key: str, signature: Hashable, project: Callable[[], Path | None],
+             settings: RenderSettings) -> None:
+        try:
+            result = inspect_project(project(), settings)
+        except Exception:  # never lose the loop's answer
+            log.exception("inspecting %s failed", key)
+            result = Inspection((), None, "cannot be inspected")
+        with self._lock:
+            pending = self._pending.get(key)
+            if pending is not None and pending[0] == signature:
+                del self._pending[key]
+                self._done[key] = (signature, result)
+        self._wake()
+
+    def forget_except(self, keys: Iterable[str]) -> None:
+        keep = set(keys)
+        with self._lock:
+            for d in (self._done, self._pending):
+                for k in [k for k in d if k not in keep]:
+                    del d[k]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
