@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup system-deps test demo bench soak clean
+.PHONY: setup system-deps test demo bench bench-queue soak clean
 
 setup: system-deps $(VENV)/.installed
 
@@ -26,6 +26,9 @@ demo: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_render.py
+
+bench-queue: setup
+	$(BIN)/python benchmarks/bench_queue.py
 
 soak: setup
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider

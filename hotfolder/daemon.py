@@ -12,11 +12,8 @@ from __future__ import annotations
 import errno
 import faulthandler
 import logging
-import multiprocessing
 import os
-import secrets
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,15 +22,16 @@ from hotfolder import claims, reports
 from hotfolder.claims import HOST
 from hotfolder.config import Config, load_config
 from hotfolder.decisions import stalled
-from hotfolder.folder import HotFolder, Queued, Running, make_notifier, now_local
+from hotfolder.folder import HotFolder, Queued, Running, make_notifier, now_local, request_abort
+from hotfolder.node import Node
 from hotfolder.leasekeeper import LeaseKeeper
 from hotfolder.jobs import media_problems, output_name
-from hotfolder.queue import BatchJob, Lease, may_claim, split_job_name
-from hotfolder.settings import RenderSettings
+from hotfolder.queue import BatchJob, may_claim, split_job_name
 from hotfolder.names import display_name
-from hotfolder.vocabulary import AbortReason, FailureKind
+from hotfolder.vocabulary import AbortReason, FailureKind, JobState
 from hotfolder.watch import FolderWatcher
-from hotfolder.worker import WorkerJob, child_main
+from hotfolder.executor import Executor, RenderRequest
+from hotfolder.local_executor import LocalExecutor
 
 log = logging.getLogger(__name__)
 
@@ -51,21 +49,17 @@ class Daemon:
         self.once = once
         self.gpu = gpu
         self.log_format, self.verbose = log_format, verbose
-        self.token = secrets.token_hex(8)
-        self.node_id = HOST if gpu is None else f"{HOST}-gpu{gpu}"   # one per hotfolder@N instance
-        self.lease = Lease(HOST, os.getpid(), self.token)
-        self.wake = threading.Event()
-        self.running: list[Running] = []
-        self.roots = [HotFolder(self, h) for h in config.hotfolders]
+        self.node = Node(config, gpu)
+        self.wake = self.node.wake_event
+        self.lease = self.node.lease
+        self.running: list[Running] = self.node.running
+        self.roots = [HotFolder(self.node, h) for h in config.hotfolders]
         self.shutdown_at: float | None = None
-        self.stopped_for_good = False     # after SIGTERM: status.json says "stopped"
         self.reload_requested = False
-        self.mp = multiprocessing.get_context("spawn")
+        self.executor: Executor = LocalExecutor(config.abort_grace_seconds)
         self.systemd = _systemd()
         self.last_watchdog = -1e9
         self.last_sd_status = ""
-        self._html_writer: Any = False
-        self.troubles: dict[str, float] = {}
         self.leases = LeaseKeeper()
 
     # -- signals
@@ -97,15 +91,15 @@ class Daemon:
             return
         self._notify_sd("RELOADING=1")
         old = self.config
-        self.config = new
+        self.config = self.node.config = new
         kept: list[HotFolder] = []
         for h in new.hotfolders:
             existing = next((r for r in self.roots if r.cfg.root == h.root), None)
             if existing is None:
-                kept.append(HotFolder(self, h))
+                kept.append(HotFolder(self.node, h))
                 continue
             existing.cfg = h
-            existing.settle.settle_seconds = new.settle_seconds
+            existing.inbox.configure(h, new.settle_seconds, new.media_wait_seconds)
             existing.notifier.close(1.0)
             existing.notifier = make_notifier(new, h.root)
             if existing.watcher is not None and (new.watch, new.poll_interval) != (old.watch, old.poll_interval):
@@ -137,7 +131,7 @@ class Daemon:
             self.last_watchdog = now
             self._notify_sd("WATCHDOG=1")
             running = len(self.running)
-            queued = sum(1 for r in self.roots for q in r.queued.values() if q.ready)
+            queued = sum(len(r.inbox.ordered()) for r in self.roots)
             text = f"STATUS={running} running, {queued} queued"
             if any(not r.share_ok for r in self.roots):
                 text += "; a share is missing"
@@ -145,35 +139,14 @@ class Daemon:
                 self.last_sd_status = text
                 self._notify_sd(text)
 
-    def trouble(self, root: HotFolder, message: str) -> None:
-        """A daemon_error notification, at most once an hour per kind of trouble."""
-        key = message.split(";")[0]
-        now = time.monotonic()
-        if now - self.troubles.get(key, -1e9) >= 3600:
-            self.troubles[key] = now
-            root.notifier.daemon_error(message)
-
     # -- jobs
-
-    def base_settings(self) -> RenderSettings:
-        s = self.config.render
-        return s.updated({"gpu": self.gpu}) if self.gpu is not None else s
-
-    def abort(self, r: Running, reason: AbortReason) -> None:
-        if r.abort_reason is not None and reason is not AbortReason.SHUTDOWN:
-            return
-        if r.abort_reason is None or reason is AbortReason.SHUTDOWN and r.abort_reason is AbortReason.SHARE:
-            r.abort_reason = reason
-        r.abort_at = r.abort_at or time.monotonic()
-        if r.abort is not None:
-            r.abort.set()
 
     def start(self, root: HotFolder, q: Queued) -> bool:
         attempts = q.attempts + 1
         problems = media_problems(q.cand, q.media, root.places.inbox, root.cfg.priorities)
         wj = claims.claim(root.places, q.cand, lease=self.lease, priority=q.priority, attempts=attempts,
                           media=[] if problems else q.media)
-        root.forget_queued(q.cand.key)
+        root.inbox.forget(q.cand.key)
         if wj is None:
             return False
         stem = display_name(split_job_name(q.cand.name)[0])   # what is derived from a name is valid text
@@ -192,91 +165,47 @@ class Daemon:
                 FailureKind.BUNDLE, "it must hold exactly one project file (.kproj, .ass, .ssa, .lrc or UltraStar .txt) at its top"))
             return True
         wj.out_dir.mkdir(exist_ok=True)
-        settings = root._settings_for(q.options)
-        job = WorkerJob(name=wj.name, project=project, output=wj.out_dir / out_name,
-                        poster=wj.out_dir / (split_job_name(out_name)[0] + ".jpg"), settings=settings,
-                        log_path=wj.log_path, log_format=self.log_format, verbose=self.verbose)
-        recv, send = self.mp.Pipe(duplex=False)
-        pause, abort = self.mp.Event(), self.mp.Event()
+        settings = root.settings_for(q.options)
+        request = RenderRequest(name=wj.name, project=project, output=wj.out_dir / out_name,
+                                poster=wj.out_dir / (split_job_name(out_name)[0] + ".jpg"), settings=settings,
+                                log_path=wj.log_path, log_format=self.log_format, verbose=self.verbose)
+        render = self.executor.start(request)
         r = Running(root=root, wj=wj, key=q.cand.key, priority=q.priority, attempts=attempts, options=q.options,
-                    settings=settings, frames=q.frames, started_at=now_local(), conn=recv, pause=pause, abort=abort,
+                    settings=settings, frames=q.frames, started_at=now_local(), render=render,
                     progress_at=time.monotonic())
-        if root.paused:
-            pause.set()
-        r.process = self.mp.Process(target=child_main, args=(job, send, pause, abort, os.getpid()),
-                                    name=f"render {wj.name}", daemon=True)
-        r.process.start()
-        send.close()
+        render.hold(root.paused)
         self.running.append(r)  # from here the loop owns it, whatever fails next
         self.leases.hold(wj.dir)
-        wj.meta["worker_pid"] = r.process.pid
+        wj.meta["worker"] = render.ident
+        wj.meta["worker_pid"] = getattr(render, "pid", None)   # a local render's process (tests, people)
         wj.meta["started_at"] = reports.iso(r.started_at)
         try:
             wj.save()
         except OSError as exc:  # e.g. the share went away this moment: the render is tracked anyway
             log.warning("%s: cannot update job.json: %s", wj.name, exc)
         rec = root.batch.records.get(q.cand.key)
-        root.batch.records[q.cand.key] = BatchJob("running", 0, q.frames if rec is None else rec.frames_total)
-        log.info("%s: started (priority %d, attempt %d, pid %d)", wj.name, q.priority, attempts, r.process.pid)
+        root.batch.records[q.cand.key] = BatchJob(JobState.RENDERING, 0, q.frames if rec is None else rec.frames_total)
+        log.info("%s: started (priority %d, attempt %d, %s)", display_name(wj.name), q.priority, attempts, render.ident)
         root.write_sidecars(time.monotonic(), force=True)
         return True
 
     def poll(self, r: Running, now: float) -> bool:
-        """Read what the render process said; True once it has ended."""
-        try:
-            while r.conn.poll():
-                kind, data = r.conn.recv()
-                if kind == "progress":
-                    if _advanced(r.progress, data):
-                        r.progress_at = now
-                    r.progress = data
-                else:
-                    r.outcome = (kind, data)
-        except (EOFError, OSError):
-            pass
-        if r.pause is not None and r.pause.is_set():
+        """Take what the render said; True once it has ended (its outcome in r.outcome)."""
+        got = r.render.poll(now)
+        if got.progress is not None:
+            if _advanced(r.progress, got.progress):
+                r.progress_at = now
+            r.progress = got.progress
+        if r.render.held:
             r.progress_at = now   # held by PAUSE (or a lost share): not stuck
         if r.abort_reason is None and stalled(progress_age=now - r.progress_at, paused=False,
                                               stall_seconds=self.config.stall_seconds):
-            log.error("%s: no progress for %.0f s; stopping it", r.name, now - r.progress_at)
-            self.abort(r, AbortReason.STALLED)
-        if r.abort_reason is not None and r.abort_at is not None and r.process.is_alive():
-            waited = now - r.abort_at
-            grace = self.config.abort_grace_seconds
-            if waited > grace + 2.0:
-                r.process.kill()
-            elif waited > grace and not r.terminated:
-                log.warning("%s: the render did not stop within %.0f s; terminating it", r.name, grace)
-                r.process.terminate()
-                r.terminated = True
-        if r.process.is_alive():
+            log.error("%s: no progress for %.0f s; stopping it", display_name(r.name), now - r.progress_at)
+            request_abort(r, AbortReason.STALLED)
+        if got.ended is None:
             return False
-        r.process.join(0.1)
-        try:
-            while r.conn.poll():
-                kind, data = r.conn.recv()
-                if kind != "progress":
-                    r.outcome = (kind, data)
-        except (EOFError, OSError):
-            pass
-        r.conn.close()
+        r.outcome = (got.ended, got.result)
         return True
-
-    def write_html(self, root: Path, doc: dict[str, Any]) -> None:
-        if self._html_writer is False:
-            try:
-                from hotfolder.status_page import write_status_html
-
-                self._html_writer = write_status_html
-            except ImportError:
-                self._html_writer = None
-        if self._html_writer is not None:
-            try:
-                self._html_writer(root, doc)
-            except OSError as exc:  # the share went away, the disk is full: not a bug
-                log.warning("%s: cannot write status.html: %s", root, exc)
-            except Exception:
-                log.exception("%s: cannot write status.html", root)
 
     # -- the loop
 
@@ -289,31 +218,26 @@ class Daemon:
             ok = root.check_share(now)
             if not ok:
                 for r in root.running:
-                    r.pause.set()  # nothing can be written there: hold (and abort only at shutdown)
+                    r.render.hold(True)  # nothing can be written there: hold (and abort only at shutdown)
                     r.share_lost = True
                 continue
             root.check_watcher()
             root.read_controls()
             if root.dirty and now - root.last_scan >= 0.1 or now - root.last_scan >= self.config.rescan_interval or \
-                    (root.unsettled and now - root.last_scan >= 0.25):
+                    (root.inbox.unsettled and now - root.last_scan >= 0.25):
                 root.rescan(now)
             root.handle_cancels(now)
             for r in root.running:
                 if root.stopped and r.abort_reason is None:
                     log.info("%s: STOP: aborting the render", r.name)
-                    self.abort(r, AbortReason.STOP)
-                if r.pause is not None:
-                    if root.paused:
-                        r.pause.set()
-                    else:
-                        r.pause.clear()
+                    request_abort(r, AbortReason.STOP)
+                r.render.hold(root.paused)
             if not shutting:
                 root.check_work(now)
             root._heartbeat(now)
         if shutting:
             for r in self.running:
-                self.abort(r, AbortReason.SHUTDOWN)
-                r.pause.clear()
+                request_abort(r, AbortReason.SHUTDOWN)
         for r in list(self.running):
             if self.poll(r, now):
                 if not shutting and not r.root.check_share(now):
@@ -345,7 +269,7 @@ class Daemon:
                 if not may_claim(root.paused, root.stopped, root.share_ok, len(self.running), self.config.workers) \
                         or not root.disk_ok(time.monotonic()):
                     continue
-                ordered = root.ordered()
+                ordered = root.inbox.ordered()
                 if ordered:
                     q = ordered[0]
                     rank = (q.priority, q.cand.mtime)
@@ -360,7 +284,7 @@ class Daemon:
                 log.error("%s: cannot start: %s", q.cand.key, exc)
                 if exc.errno == errno.ENOSPC:
                     root.disk_full("no job can start")
-                root.forget_queued(q.cand.key)
+                root.inbox.forget(q.cand.key)
                 root.dirty = True
                 return
 
@@ -368,9 +292,9 @@ class Daemon:
         if self.running:
             return False
         for root in self.roots:
-            if not root.share_ok or not root.scanned_once:
+            if not root.share_ok or not root.inbox.scanned_once:
                 return False
-            if root.queued and not root.stopped:
+            if root.inbox.queued and not root.stopped:
                 return False
         return True
 
@@ -406,17 +330,17 @@ class Daemon:
                         break
                     if time.monotonic() - self.shutdown_at > SHUTDOWN_SECONDS:
                         for r in self.running:
-                            r.process.kill()
+                            r.render.kill()
                 if self.once and self.idle_for_once():
                     log.info("--once: nothing queued or running; exiting")
                     break
-                busy = self.running or any(root.unsettled or root.claimable() for root in self.roots)
+                busy = self.running or any(root.inbox.unsettled or root.claimable() for root in self.roots)
                 self.wake.wait(TICK if busy or self.shutdown_at is not None else 1.0)
                 self.wake.clear()
         finally:
             self.leases.close()
             self._notify_sd("STOPPING=1")
-            self.stopped_for_good = self.shutdown_at is not None
+            self.node.stopped_for_good = self.shutdown_at is not None
             for root in self.roots:
                 if root.share_ok:
                     root._save_history(only_if_changed=True)  # what another node's write may have dropped

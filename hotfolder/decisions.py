@@ -128,6 +128,7 @@ def decide_recovery(f: WorkFolderFacts) -> RecoveryAction:
 
 class Readiness(StrEnum):
     SETTLING = "settling"            # still being written (or its media is)
+    READING = "reading"              # settled; its project is being read for the media it names
     WAITING_MEDIA = "waiting_media"  # settled, but media it names are not there yet
     READY = "ready"
 
@@ -136,8 +137,10 @@ def decide_ready(*, settled: bool, media_known: bool, missing_media: bool, missi
                  media_wait_seconds: float) -> Readiness:
     """When a queued job may be claimed: it and what it names stopped changing, and the media
     it names are there (or were waited for long enough: the render then says what is missing)."""
-    if not settled or not media_known:
+    if not settled:
         return Readiness.SETTLING
+    if not media_known:
+        return Readiness.READING
     if missing_media and missing_for < media_wait_seconds:
         return Readiness.WAITING_MEDIA
     return Readiness.READY

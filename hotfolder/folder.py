@@ -15,36 +15,31 @@ import os
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Hashable
+from typing import Any
 
 from hotfolder import claims, recovery, reports
 from hotfolder.atomic import dead_writer_temp, write_json_atomic
 from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
-from hotfolder.decisions import (FinishAction, Readiness, RenderOutcome, batch_counts, decide_finish,
-                                 decide_ready, queued_sidecar_due)
-from hotfolder.inspector import Inspector
-from hotfolder.sidecar_writer import SidecarWriter
-from hotfolder.jobs import (PROGRESS_SUFFIX, cancel_name, Candidate, JobOptions, SettleTracker, SidecarError, bundle_project,
-                            media_signature, output_name, parse_sidecar, progress_name, scan_inbox)
-from hotfolder.queue import (BatchJob, Lease, QueueEntry, Speed, is_priority_folder, lease_is_stale,
-                             order_queue, overall_percent, queue_status, schedule, split_job_name)
-from hotfolder.settings import RenderSettings
+from hotfolder.decisions import FinishAction, RenderOutcome, batch_counts, decide_finish, queued_sidecar_due
+from hotfolder.executor import Render
+from hotfolder.inbox import Inbox, Queued
+from hotfolder.jobs import JobOptions, cancel_name, progress_name
 from hotfolder.names import display_name
+from hotfolder.node import Node
+from hotfolder.queue import BatchJob, Lease, Speed, lease_is_stale, overall_percent, queue_status, schedule
+from hotfolder.settings import RenderSettings
+from hotfolder.sidecar_writer import SidecarWriter
+from hotfolder.status_page import write_status_html
 from hotfolder.vocabulary import EVENT_FOR_STATE, AbortReason, FailureKind, JobState, RenderEnd
 from hotfolder.watch import FolderWatcher
 from hotfolder.worker import log_tail
 
-if TYPE_CHECKING:
-    from hotfolder.daemon import Daemon
-
 log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
 
 IDLE_STATUS_INTERVAL = 5.0
-SIDECAR_MAX_BYTES = 64 * 1024   # a job sidecar is a few lines; anything bigger is refused unread
 CANCEL_ORPHAN_SECONDS = 60.0
 SHARE_ALERT_SECONDS = 180.0
 DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
@@ -92,30 +87,6 @@ def make_notifier(config: Config, root: Path) -> Any:
 # --- per-job state ---------------------------------------------------------------------------
 
 @dataclass
-class Queued:
-    cand: Candidate
-    first_seen: float
-    ready: bool = False
-    media: list[Path] = field(default_factory=list)
-    last_sig: Hashable = None           # the job file signature at the previous look
-    inspected: bool = False             # `media` and `frames` are read from this version of it
-    missing_since: float | None = None
-    options: JobOptions = field(default_factory=JobOptions)
-    option_error: str | None = None
-    options_for: Hashable = None
-    attempts: int = 0
-    last_error: str | None = None
-    frames: int | None = None
-    sidecar_key: Any = None             # what its sidecar said (priority, attempts, expected start)
-    sidecar_pos: int | None = None      # and the place it gave
-    sidecar_at: float = -1e9
-
-    @property
-    def priority(self) -> int:
-        return self.options.priority if self.options.priority is not None else self.cand.folder_priority
-
-
-@dataclass
 class Running:
     root: "HotFolder"
     wj: WorkJob
@@ -126,16 +97,11 @@ class Running:
     settings: RenderSettings
     frames: int | None
     started_at: datetime
-    process: Any = None
-    conn: Any = None
-    pause: Any = None
-    abort: Any = None
+    render: Render = None  # type: ignore[assignment]   # set by the daemon when it starts
     progress: dict[str, Any] | None = None
     progress_at: float = 0.0            # monotonic time the render last moved on (stall detection)
     outcome: tuple[str, dict[str, Any]] | None = None
     abort_reason: AbortReason | None = None
-    abort_at: float | None = None
-    terminated: bool = False
     share_lost: bool = False            # the share went away while it ran: a failure is not its fault
     sidecar: dict[str, Any] | None = None
     sidecar_at: float = -1e9
@@ -154,24 +120,33 @@ class Batch:
     seq: int = 0
 
 
+def request_abort(r: Running, reason: AbortReason) -> None:
+    """Ask a render to stop. The first reason stands (a cancel is not turned into a STOP), except
+    that a shutdown overrides a lost share: the job then goes back to the inbox either way."""
+    if r.abort_reason is not None and reason is not AbortReason.SHUTDOWN:
+        return
+    if r.abort_reason is None or reason is AbortReason.SHUTDOWN and r.abort_reason is AbortReason.SHARE:
+        r.abort_reason = reason
+    r.render.abort(time.monotonic())
+
+
 # --- one hot folder --------------------------------------------------------------------------
 
 class HotFolder:
-    def __init__(self, daemon: "Daemon", cfg: HotfolderConfig) -> None:
-        self.daemon = daemon
+    def __init__(self, node: Node, cfg: HotfolderConfig) -> None:
+        self.node = node
         self.cfg = cfg
         self.places = Places(cfg.root)
         self.share_ok = False
         self.share_lost_at: float | None = None
         self.share_alerted = False
         self.started_ok = False
-        self.queued: dict[str, Queued] = {}
-        self.settle = SettleTracker(daemon.config.settle_seconds)
+        self.inbox = Inbox(self.places, cfg, settle_seconds=node.config.settle_seconds,
+                           media_wait_seconds=node.config.media_wait_seconds, wake=node.wake)
         self.cancels: dict[Path, float] = {}
         self.paused = False
         self.stopped = False
         self.dirty = True
-        self.scanned_once = False
         self.last_scan = -1e9
         self.last_status = -1e9
         self.last_work_check = -1e9
@@ -179,15 +154,11 @@ class HotFolder:
         self.last_history_merge = -1e9
         self.lease_seen: dict[str, tuple[float, float]] = {}
         self.batch = Batch()
-        self.history: deque[dict[str, Any]] = deque(maxlen=daemon.config.history)
+        self.history: deque[dict[str, Any]] = deque(maxlen=node.config.history)
         self.speed = Speed()
-        self.inspector = Inspector(daemon.wake.set)
-        self.order_version = 0          # bumped whenever the queue's order may have changed
-        self._ordered: tuple[int, list[Queued]] = (-1, [])
-        self._status_seen: tuple[int, bool, bool] | None = None
-        self.unsettled = 0              # queued jobs not ready yet (still arriving): look again soon
+        self._status_seen: tuple[int, int, bool, bool] | None = None
         self.sidecars = SidecarWriter()
-        self.notifier = make_notifier(daemon.config, cfg.root)
+        self.notifier = make_notifier(node.config, cfg.root)
         self.watcher: FolderWatcher | None = None
         self.message: str | None = None
         self.disk_hold: tuple[int | None, float] | None = None   # (free bytes, when): the disk was full
@@ -196,15 +167,19 @@ class HotFolder:
 
     @property
     def config(self) -> Config:
-        return self.daemon.config
+        return self.node.config
 
     @property
     def running(self) -> list[Running]:
-        return [r for r in self.daemon.running if r.root is self]
+        return [r for r in self.node.running if r.root is self]
 
     def _mark_dirty(self) -> None:
         self.dirty = True
-        self.daemon.wake.set()
+        self.node.wake()
+
+    def trouble(self, message: str) -> None:
+        """A daemon_error notification (at most hourly per kind)."""
+        self.node.alert(self.notifier.daemon_error, message)
 
     def _load_state(self) -> None:
         """History and this node's measured speed, kept in .hotfolder/ across restarts."""
@@ -214,7 +189,7 @@ class HotFolder:
         except (OSError, ValueError, TypeError):
             pass
         try:
-            node = json.loads((self.places.marker / "nodes" / f"{self.daemon.node_id}.json").read_text(encoding="utf-8"))
+            node = json.loads((self.places.marker / "nodes" / f"{self.node.node_id}.json").read_text(encoding="utf-8"))
             self.speed = Speed(**node["speed"])
         except (OSError, ValueError, TypeError, KeyError):
             pass
@@ -255,7 +230,7 @@ class HotFolder:
 
     def _foreign_running_rows(self) -> list[reports.JobRow]:
         """Jobs other nodes (or other GPU instances) run on this share, from their sidecars."""
-        ours = {r.wj.dir.name for r in self.daemon.running}
+        ours = {r.wj.dir.name for r in self.node.running}
         rows = []
         try:
             dirs = [d for d in self.places.work.iterdir() if d.is_dir() and d.name not in ours]
@@ -278,8 +253,8 @@ class HotFolder:
         self.last_heartbeat = now
         try:
             (self.places.marker / "nodes").mkdir(exist_ok=True)
-            write_json_atomic(self.places.marker / "nodes" / f"{self.daemon.node_id}.json", {
-                "host": HOST, "gpu": self.daemon.gpu, "pid": os.getpid(), "updated_at": reports.iso(now_local()),
+            write_json_atomic(self.places.marker / "nodes" / f"{self.node.node_id}.json", {
+                "host": HOST, "gpu": self.node.gpu, "pid": os.getpid(), "updated_at": reports.iso(now_local()),
                 "running": [r.name for r in self.running], "speed": asdict(self.speed)})
         except OSError:
             pass
@@ -321,20 +296,10 @@ class HotFolder:
         elif not self.watcher.alive():
             self.watcher.start()
 
-    def _inbox_folders(self) -> list[Path]:
-        """The inbox and its priority subfolders: where queued jobs and their sidecars live."""
-        folders = [self.places.inbox]
-        try:
-            folders += [p for p in self.places.inbox.iterdir()
-                        if p.is_dir() and is_priority_folder(p.name, self.cfg.priorities)]
-        except OSError:
-            pass
-        return folders
-
     def _sweep_temp_files(self) -> None:
         """Temp files of atomic writes whose writer on this host died halfway (kill -9)."""
         folders = [self.cfg.root, self.places.marker, self.places.marker / "nodes", self.places.done,
-                   self.places.failed, *self._inbox_folders()]
+                   self.places.failed, *self.inbox.folders()]
         for folder in folders:
             try:
                 names = os.listdir(folder)
@@ -364,7 +329,7 @@ class HotFolder:
             log.error("%s: the disk is full (%s); no job starts until space is freed", self.cfg.root, what)
         self.disk_hold = (free_bytes(self.cfg.root), time.monotonic())
         self.last_status = -1e9
-        self.daemon.trouble(self, f"{self.cfg.root}: the disk is full; {what}; jobs wait in the queue "
+        self.trouble(f"{self.cfg.root}: the disk is full; {what}; jobs wait in the queue "
                                   "until space is freed")
 
     def disk_ok(self, now: float) -> bool:
@@ -405,169 +370,31 @@ class HotFolder:
     def rescan(self, now: float) -> None:
         self.dirty = False
         self.last_scan = now
-        try:
-            found, cancels = scan_inbox(self.places.inbox, self.cfg.priorities, self.cfg.default_priority)
-        except OSError as exc:
-            log.warning("%s: cannot list the inbox: %s", self.cfg.root, exc)
+        changes = self.inbox.rescan(now, self.settings_for)
+        if changes is None:
             return
-        try:
-            cancels += [p for p in self.cfg.root.iterdir() if p.name.endswith(".cancel") and p.is_file()]
-        except OSError:
-            pass
-        self.scanned_once = True
-        seen = set()
-        for cand in found:
-            seen.add(cand.key)
-            q = self.queued.get(cand.key)
-            if q is None:
-                q = self.queued[cand.key] = Queued(cand, first_seen=now)
-                self._read_inbox_sidecar(q)
-            elif q.cand.signature != cand.signature or q.cand.mtime != cand.mtime:
-                self.order_version += 1
-            q.cand = cand
-            self._update_ready(q, now)
-        for key in list(self.queued):
-            if key not in seen:
-                del self.queued[key]
-                self.order_version += 1
-                rec = self.batch.records.get(key)
-                if rec is not None and rec.state == "queued":
-                    del self.batch.records[key]  # deleted by a person: no longer part of the batch
-        self.unsettled = sum(1 for q in self.queued.values() if not q.ready)
-        self.settle.forget_except(seen)
-        self.inspector.forget_except(seen)
-        self._clean_orphan_sidecars()
-        for p in cancels:
+        for key in changes.new:
+            self._batch_add(key)   # part of the batch from the moment it is seen, even while arriving
+        for key, frames in changes.frames.items():
+            rec = self.batch.records.get(key)
+            if rec is not None:
+                self.batch.records[key] = BatchJob(rec.state, rec.frames_done, frames)
+        for key in changes.removed:
+            rec = self.batch.records.get(key)
+            if rec is not None and rec.state == JobState.QUEUED:
+                del self.batch.records[key]  # deleted by a person: no longer part of the batch
+        for p in changes.cancels:
             self.cancels.setdefault(p, now)
         for p in list(self.cancels):
-            if p not in cancels:
+            if p not in changes.cancels:
                 del self.cancels[p]
 
-    def _read_inbox_sidecar(self, q: Queued) -> None:
-        """Attempts counted so far live in the queued job's progress sidecar."""
-        try:
-            d = json.loads((q.cand.path.parent / progress_name(q.cand.name)).read_text(encoding="utf-8"))
-            q.attempts = int(d.get("attempts") or 0)
-            q.last_error = d.get("last_error")
-        except (OSError, ValueError, TypeError, AttributeError):
-            pass
-
-    def _update_ready(self, q: Queued, now: float) -> None:
-        """Look at a queued job again: settle, sidecar, what its project names (read on the
-        inspector's thread, never here), then decisions.decide_ready."""
-        cand = q.cand
-        # the sidecar is read once the job looks the same twice (not while it is being copied)
-        if cand.signature == q.last_sig and q.options_for != cand.signature:
-            q.options_for = cand.signature
-            q.options, q.option_error = self._read_options(cand)
-            self.order_version += 1   # its priority may come from the sidecar
-        q.last_sig = cand.signature
-        info = None
-        if q.options_for == cand.signature:
-            info = self.inspector.get(cand.key, (cand.signature, q.options.render.get("fps"), q.options.render.get("tail_ms")),
-                                      partial(_project_of, cand), self._settings_for(q.options))
-        q.inspected = info is not None
-        if info is not None:
-            q.media = list(info.media) if not cand.bundle else []
-            if q.frames != info.frames:
-                q.frames = info.frames
-                rec = self.batch.records.get(cand.key)
-                if rec is not None:
-                    self.batch.records[cand.key] = BatchJob(rec.state, rec.frames_done, q.frames)
-        sig = (cand.signature, info is not None, media_signature(q.media) if info is not None else None)
-        settled = self.settle.observe(cand.key, sig, now)
-        missing = [m for m in q.media if media_signature([m])[0][1] is None] if settled else []
-        if settled and missing:
-            q.missing_since = q.missing_since if q.missing_since is not None else now
-            if q.missing_since == now:
-                log.info("%s: waiting up to %.0f s for %s", display_name(cand.key), self.config.media_wait_seconds,
-                         ", ".join(display_name(m.name) for m in missing))
-        else:
-            q.missing_since = None
-        readiness = decide_ready(settled=settled, media_known=info is not None, missing_media=bool(missing),
-                                 missing_for=now - q.missing_since if q.missing_since is not None else 0.0,
-                                 media_wait_seconds=self.config.media_wait_seconds)
-        ready = readiness is Readiness.READY
-        if ready and not q.ready:
-            log.info("%s: queued (priority %d)", display_name(cand.key), q.priority)
-            self._batch_add(cand.key)
-        if ready != q.ready:
-            self.order_version += 1
-        q.ready = ready
-
-    @staticmethod
-    def _read_options(cand: Candidate) -> tuple[JobOptions, str | None]:
-        sidecar = cand.options_file()
-        if sidecar is None:
-            return JobOptions(), None
-        try:
-            with open(sidecar, "rb") as fh:
-                data = fh.read(SIDECAR_MAX_BYTES + 1)
-            if len(data) > SIDECAR_MAX_BYTES:
-                return JobOptions(), f"{display_name(sidecar.name)}: larger than {SIDECAR_MAX_BYTES // 1024} KB"
-            options = parse_sidecar(data.decode("utf-8", "replace"), display_name(sidecar.name))
-            output_name(options.output, split_job_name(cand.name)[0])
-            return options, None
-        except (SidecarError, ValueError, OSError) as exc:
-            return JobOptions(), reports.brief_error(str(exc))
-
-    def _settings_for(self, options: JobOptions) -> RenderSettings:
-        base = self.daemon.base_settings()
+    def settings_for(self, options: JobOptions) -> RenderSettings:
+        base = self.node.base_settings()
         return base.updated(dict(options.render)) if options.render else base
 
-    def _clean_orphan_sidecars(self) -> None:
-        """Progress sidecars in the inbox whose job was deleted or taken."""
-        for folder in self._inbox_folders():
-            try:
-                names = os.listdir(folder)
-            except OSError:
-                continue
-            for n in names:
-                if n.endswith(PROGRESS_SUFFIX) and not n.startswith("."):
-                    job = n[: -len(PROGRESS_SUFFIX)]
-                    if job not in names:
-                        try:
-                            (folder / n).unlink()
-                        except OSError:
-                            pass
-
-    def ordered(self) -> list[Queued]:
-        """The ready jobs in claim order (queue.order_queue), sorted again only when something
-        that decides the order changed: with 10,000 queued jobs a sort per tick would show."""
-        version, cached = self._ordered
-        if version == self.order_version:
-            return list(cached)
-        ready = {q.cand.key: q for q in self.queued.values() if q.ready}
-        entries = [QueueEntry(k, q.cand.name, q.priority, q.cand.mtime) for k, q in ready.items()]
-        result = [ready[e.key] for e in order_queue(entries)]
-        self._ordered = (self.order_version, result)
-        return list(result)
-
-    def media_in_use(self, target: Path) -> bool:
-        """Whether a queued job names this file: from what the inspector read of each project,
-        so finishing a job never reads the other 10,000 queued projects; a project not read yet
-        is searched for the file's name, as before."""
-        try:
-            real = target.resolve()
-        except (OSError, RuntimeError):
-            return True
-        needle = os.fsencode(target.name)
-        for q in self.queued.values():
-            if q.cand.bundle:
-                continue
-            if q.inspected:
-                if real in q.media:
-                    return True
-            elif q.cand.path.parent == target.parent and _mentions(q.cand.path, needle):
-                return True
-        return False
-
     def claimable(self) -> bool:
-        return not self.paused and not self.stopped and bool(self.ordered())
-
-    def forget_queued(self, key: str) -> None:
-        if self.queued.pop(key, None) is not None:
-            self.order_version += 1
+        return not self.paused and not self.stopped and self.inbox.has_ready()
 
     # -- cancels
 
@@ -578,9 +405,9 @@ class HotFolder:
             for r in self.running:
                 if cancel_name(r.name) == target and r.abort_reason is None:
                     log.info("%s: cancel requested (%s)", display_name(r.name), display_name(path.name))
-                    self.daemon.abort(r, AbortReason.CANCEL)
+                    request_abort(r, AbortReason.CANCEL)
                     hit = True
-            for key, q in list(self.queued.items()):
+            for key, q in list(self.inbox.queued.items()):
                 if cancel_name(q.cand.name) == target:
                     self._cancel_queued(q, f"Cancelled by {display_name(path.name)} before it started.")
                     hit = True
@@ -599,7 +426,7 @@ class HotFolder:
                                       finished_at=now, host=HOST, attempts=q.attempts, error=why)
         if claims.fail_from_inbox(self.places, q.cand, report, q.media) is not None:
             log.info("%s: cancelled", q.cand.key)
-            self.forget_queued(q.cand.key)
+            self.inbox.forget(q.cand.key)
             self._finished(q.cand.key, report, q.options.notify, q.frames)
 
     # -- finishing
@@ -608,7 +435,7 @@ class HotFolder:
         if self.batch.drained or self.batch.started is None:
             self.batch = Batch(started=time.monotonic())
         if key not in self.batch.records:
-            self.batch.records[key] = BatchJob("queued", 0, None)
+            self.batch.records[key] = BatchJob(JobState.QUEUED, 0, None)
 
     def _finished(self, key: str, report: dict[str, Any], extra_urls: tuple[str, ...] | list[str],
                   frames: int | None) -> None:
@@ -629,7 +456,7 @@ class HotFolder:
         b = self.batch
         if b.drained or not b.reports or not self.share_ok:
             return
-        if any(q.ready for q in self.queued.values()) or self.running:
+        if self.inbox.queued or self.running:
             return
         b.drained = True
         total = time.monotonic() - (b.started or time.monotonic())
@@ -644,7 +471,7 @@ class HotFolder:
         if not force and now - self.last_work_check < min(5.0, self.config.lease_seconds / 3):
             return
         self.last_work_check = now
-        ours = {r.wj.dir.name for r in self.daemon.running}
+        ours = {r.wj.dir.name for r in self.node.running}
         try:
             dirs = [p for p in self.places.work.iterdir() if p.is_dir() and p.name not in ours]
         except OSError:
@@ -660,7 +487,7 @@ class HotFolder:
                     mtime = d.stat().st_mtime
                 except OSError:
                     continue
-            if lease is not None and lease.token == self.daemon.token:
+            if lease is not None and lease.token == self.node.token:
                 # ours, yet none of our renders runs it (filing it failed, or its start did)
                 if self.disk_ok(now):
                     self._take_back(d, lease)
@@ -672,7 +499,7 @@ class HotFolder:
             else:
                 age = now - prev[1]
             if lease_is_stale(lease, age, self.config.lease_seconds, this_host=HOST, this_pid=os.getpid(),
-                              this_token=self.daemon.token, pid_alive=pid_alive):
+                              this_token=self.node.token, pid_alive=pid_alive):
                 self._take_back(d, lease)
         for name in list(self.lease_seen):
             if name not in present:
@@ -680,9 +507,9 @@ class HotFolder:
 
     def _take_back(self, d: Path, lease: Lease | None) -> None:
         try:
-            got = recovery.recover(self.places, d, lease, our_lease=self.daemon.lease, now=now_local(),
+            got = recovery.recover(self.places, d, lease, our_lease=self.node.lease, now=now_local(),
                                    max_attempts=self.config.max_attempts, log_lines=self.config.log_tail_lines,
-                                   in_use=self.media_in_use)
+                                   in_use=self.inbox.media_in_use)
         except OSError as exc:  # tried again at the next look at work/
             log.error("%s: cannot take back %s: %s", self.cfg.root, display_name(d.name), exc)
             if exc.errno == errno.ENOSPC:
@@ -738,7 +565,7 @@ class HotFolder:
                 poster=self.places.rel(poster_dst) if poster_dst else None, renderer=data.get("renderer") or None,
                 encoder=data.get("encoder"), video_duration=data.get("duration"), log=logs)
             # job.json says "delivered" by now: a crash from here on files it, never renders again
-            claims.file_done(self.places, r.wj, stem, report, self.media_in_use)
+            claims.file_done(self.places, r.wj, stem, report, self.inbox.media_in_use)
             log.info("%s: done → %s", r.name, report["output"])
             w, h = r.settings.width, r.settings.height
             if data.get("frames") and data.get("elapsed"):
@@ -763,7 +590,7 @@ class HotFolder:
         if action is FinishAction.CANCEL:
             report = reports.final_report(**common, status=JobState.CANCELLED, error="Cancelled while rendering.",
                                           log=logs, renderer=renderer)
-            claims.file_failed(self.places, r.wj, report, self.media_in_use)
+            claims.file_failed(self.places, r.wj, report, self.inbox.media_in_use)
             log.info("%s: cancelled", r.name)
             self._finished(r.key, report, r.options.notify, r.frames)
             return
@@ -777,9 +604,9 @@ class HotFolder:
             said = str(data.get("error", "unknown error")).replace(str(r.wj.dir) + os.sep, "")
             error = reports.human_error(kind, said)
             if kind is FailureKind.RENDER and said.startswith("cannot start the renderer"):
-                self.daemon.trouble(self, f"{HOST}: the renderer is unavailable; {said}")
+                self.trouble(f"{HOST}: the renderer is unavailable; {said}")
         report = reports.final_report(**common, status=JobState.FAILED, error=error, log=logs, renderer=renderer)
-        claims.file_failed(self.places, r.wj, report, self.media_in_use)
+        claims.file_failed(self.places, r.wj, report, self.inbox.media_in_use)
         log.error("%s: failed: %s", r.name, error)
         self._finished(r.key, report, r.options.notify, r.frames)
 
@@ -789,7 +616,7 @@ class HotFolder:
     def fail_before_start(self, wj: WorkJob, q: Queued, error: str) -> None:
         report = reports.final_report(name=wj.name, status="failed", priority=q.priority, started_at=now_local(),
                                       finished_at=now_local(), host=HOST, attempts=q.attempts + 1, error=error)
-        claims.file_failed(self.places, wj, report, self.media_in_use)
+        claims.file_failed(self.places, wj, report, self.inbox.media_in_use)
         log.error("%s: failed: %s", wj.name, error)
         self._finished(q.cand.key, report, q.options.notify, None)
 
@@ -800,10 +627,11 @@ class HotFolder:
         """Paused exactly while we hold the render. The render also says "paused" when a frame
         checkpoint took a moment (a busy machine), and still does just after a resume: neither
         is a pause anyone asked for."""
-        if r.pause is not None and r.pause.is_set():
-            return "paused"
-        state = (r.progress or {}).get("status") or "starting"
-        return state if state in ("starting", "rendering", "verifying") else "rendering"
+        if r.render is not None and r.render.held:
+            return JobState.PAUSED
+        state = (r.progress or {}).get("status") or JobState.STARTING
+        live = (JobState.STARTING, JobState.RENDERING, JobState.VERIFYING)
+        return JobState(state) if state in live else JobState.RENDERING
 
     @staticmethod
     def _running_sidecar(r: Running, state: str) -> dict[str, Any]:
@@ -826,7 +654,7 @@ class HotFolder:
                 log.debug("%s: cannot write its sidecar: %s", r.name, exc)
 
     def queue_plan(self) -> tuple[list[Queued], list[float], float]:
-        ordered = self.ordered()
+        ordered = self.inbox.ordered()
         running_left = []
         for r in self.running:
             p = r.progress or {}
@@ -839,7 +667,7 @@ class HotFolder:
         known = [q.frames for q in ordered if q.frames]
         avg = sum(known) / len(known) if known else 0
         for q in ordered:
-            s = self._settings_for(q.options)
+            s = self.settings_for(q.options)
             durations.append(self.speed.estimate(q.frames or int(avg), s.width, s.height))
         starts, end = schedule(running_left, durations, self.config.workers)
         return ordered, starts, end
@@ -848,12 +676,13 @@ class HotFolder:
         """status.json and status.html, and the queued jobs' sidecars. While nothing runs and
         nothing changed they are refreshed only every IDLE_STATUS_INTERVAL: a paused queue of
         10,000 jobs costs next to nothing."""
-        changed = (self.order_version, self.paused, self.stopped) != self._status_seen
+        seen = (self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped)
+        changed = seen != self._status_seen
         interval = self.config.status_interval if self.running or changed else IDLE_STATUS_INTERVAL
         if not force and now - self.last_status < interval:
             return
         self.last_status = now
-        self._status_seen = (self.order_version, self.paused, self.stopped)
+        self._status_seen = seen
         wall = now_local()
         ordered, starts, end = self.queue_plan()
         held = self.paused or self.stopped
@@ -873,6 +702,12 @@ class HotFolder:
                     name=display_name(q.cand.name), priority=q.priority, position=pos, expected_start=expected_dt,
                     attempts=q.attempts, now=wall, last_error=q.last_error))
                 q.sidecar_key, q.sidecar_pos, q.sidecar_at = shown, pos, now
+        arriving = self.inbox.arriving()
+        for q in arriving[: max(0, self.config.status_queue_rows - len(queued_rows))]:
+            # seen but not ready (being copied, read, or waiting for its media): shown, without a place
+            queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.QUEUED,
+                                              priority=q.priority, attempts=q.attempts, error=q.option_error,
+                                              waiting=q.readiness))
         # from what the render reported last, not from the sidecar written up to an interval ago:
         # status.json would otherwise lag the renders by up to two intervals
         running_rows = [reports.row_from_sidecar(self._running_sidecar(r, self._running_state(r)))
@@ -889,7 +724,7 @@ class HotFolder:
                 self.batch.records[r.key] = BatchJob("running", frame, total or rec.frames_total)
         recs = list(self.batch.records.values())
         counts = batch_counts(j.state for j in recs)
-        status = queue_status(self.paused, self.stopped or self.daemon.stopped_for_good, len(self.running))
+        status = queue_status(self.paused, self.stopped or self.node.stopped_for_good, len(self.running))
         completion = None
         if not held and (ordered or self.running):
             completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()
@@ -898,7 +733,7 @@ class HotFolder:
             message=self.message or self.disk_message(), counts=counts, overall_percent=overall_percent(recs),
             estimated_completion=completion, running=running_rows, queued=queued_rows,
             finished=[reports.row_from_report(rep) for rep in self.history], history=self.config.history,
-            queued_total=len(ordered))
+            queued_total=len(ordered) + len(arriving))
         if not self.places.marker.is_dir():
             return  # the share went away just now: never write into the bare mount point
         try:
@@ -906,7 +741,7 @@ class HotFolder:
         except OSError as exc:
             log.warning("%s: cannot write status.json: %s", self.cfg.root, exc)
             return
-        self.daemon.write_html(self.cfg.root, doc)
+        self._write_html(doc)
         if not self.places.marker.is_dir():
             # the share went away while we wrote: what landed in the bare mount point goes again
             for name in ("status.json", "status.html"):
@@ -915,23 +750,19 @@ class HotFolder:
                 except OSError:
                     pass
 
+    def _write_html(self, doc: dict[str, Any]) -> None:
+        try:
+            write_status_html(self.cfg.root, doc)
+        except OSError as exc:  # the share went away, the disk is full: not a bug
+            log.warning("%s: cannot write status.html: %s", self.cfg.root, exc)
+        except Exception:
+            log.exception("%s: cannot write status.html", self.cfg.root)
+
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
-        self.inspector.close()
+        self.inbox.close()
         self.sidecars.close()
-
-
-def _mentions(path: Path, needle: bytes) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return needle in fh.read(2_000_000)
-    except OSError:
-        return False
-
-
-def _project_of(cand: Candidate) -> Path | None:
-    return bundle_project(cand.path) if cand.bundle else cand.path
 
 
 def _failure_kind(value: Any) -> FailureKind:
@@ -942,8 +773,7 @@ def _failure_kind(value: Any) -> FailureKind:
 
 
 def _exit_words(r: Running) -> str:
-    code = r.process.exitcode if r.process is not None else None
-    return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    return r.render.exit_words() if r.render is not None else "never started"
 
 
 def _settings_json(s: RenderSettings) -> dict[str, Any]:

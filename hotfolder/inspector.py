@@ -6,12 +6,12 @@ until then), so a 10 MB project or a slow share never holds up leases, claims or
 """
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable
 
 from hotfolder.settings import RenderSettings
 
@@ -51,48 +51,68 @@ def inspect_project(project: Path | None, settings: RenderSettings) -> Inspectio
 
 
 class Inspector:
-    """A cache of inspections by (key, signature), filled by one background thread."""
+    """A cache of inspections by (key, signature), filled by one background thread that reads
+    the jobs nearest the front of the queue first (`rank`), so a long queue being read never
+    delays the next claim. The thread is a daemon thread: a shutdown never waits for a parse."""
 
-    def __init__(self, wake: Callable[[], None], threads: int = 1) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="inspect")
+    def __init__(self, wake: Callable[[], None]) -> None:
         self._wake = wake
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._done: dict[str, tuple[Hashable, Inspection]] = {}
-        self._pending: dict[str, tuple[Hashable, Future]] = {}
+        self._pending: dict[str, Hashable] = {}
+        self._heap: list[tuple[Any, int, str, Hashable, Callable[[], Path | None], RenderSettings]] = []
+        self._seq = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="inspect", daemon=True)
+        self._thread.start()
 
     def get(self, key: str, signature: Hashable, project: Callable[[], Path | None],
-            settings: RenderSettings) -> Inspection | None:
+            settings: RenderSettings, rank: Any = 0) -> Inspection | None:
         """The inspection of this version of the job, or None while it is being made."""
-        with self._lock:
+        with self._cond:
             done = self._done.get(key)
             if done is not None and done[0] == signature:
                 return done[1]
-            pending = self._pending.get(key)
-            if pending is not None and pending[0] == signature:
+            if self._pending.get(key) == signature:
                 return None
-            self._pending[key] = (signature, self._pool.submit(self._run, key, signature, project, settings))
+            self._pending[key] = signature
+            self._seq += 1
+            heapq.heappush(self._heap, (rank, self._seq, key, signature, project, settings))
+            self._cond.notify()
         return None
 
-    def _run(self, key: str, signature: Hashable, project: Callable[[], Path | None],
-             settings: RenderSettings) -> None:
-        try:
-            result = inspect_project(project(), settings)
-        except Exception:  # never lose the loop's answer
-            log.exception("inspecting %s failed", key)
-            result = Inspection((), None, "cannot be inspected")
-        with self._lock:
-            pending = self._pending.get(key)
-            if pending is not None and pending[0] == signature:
-                del self._pending[key]
-                self._done[key] = (signature, result)
-        self._wake()
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                _, _, key, signature, project, settings = heapq.heappop(self._heap)
+                if self._pending.get(key) != signature:
+                    continue   # forgotten, or a newer version was asked for meanwhile
+            try:
+                result = inspect_project(project(), settings)
+            except Exception:  # never lose the loop's answer
+                log.exception("inspecting %s failed", key)
+                result = Inspection((), None, "cannot be inspected")
+            with self._cond:
+                if self._pending.get(key) == signature:
+                    del self._pending[key]
+                    self._done[key] = (signature, result)
+            self._wake()
 
     def forget_except(self, keys: Iterable[str]) -> None:
         keep = set(keys)
-        with self._lock:
+        with self._cond:
             for d in (self._done, self._pending):
                 for k in [k for k in d if k not in keep]:
                     del d[k]
+            if len(self._heap) > 2 * len(self._pending) + 64:   # drop what nobody waits for any more
+                self._heap = [e for e in self._heap if self._pending.get(e[2]) == e[3]]
+                heapq.heapify(self._heap)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._cond:
+            self._closed = True
+            self._cond.notify()

@@ -99,6 +99,7 @@ class JobRow:
     output: str | None = None
     poster: str | None = None
     error: str | None = None
+    waiting: str | None = None      # a queued job not ready yet: settling | reading | waiting_media
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -160,7 +160,8 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
         if state == "queued":
             when = j.get("expected_start")
             eta = f"starts {format_when(when, now)}" if when else "—"
-            progress = f'<span class="muted">#{_e(j.get("position") or "?")} in line</span>'
+            place = f'#{j["position"]} in line' if j.get("position") else waiting_words(j.get("waiting"))
+            progress = f'<span class="muted">{_e(place)}</span>'
         else:
             eta = format_when(j.get("eta"), now) if j.get("eta") else "—"
             progress = f'{_bar(pct)}<span class="pct">{pct:.1f}%</span>'
@@ -178,6 +179,11 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
     head = ("<thead><tr><th>Job</th><th>Priority</th><th>State</th><th>Progress</th><th>FPS</th>"
             "<th>ETA</th><th>Node</th><th>Renderer</th></tr></thead>")
     return f'<h2>Queue</h2>\n<table id="queue">{head}<tbody>\n' + "\n".join(rows) + "\n</tbody></table>"
+
+
+def waiting_words(waiting: Any) -> str:
+    """What a queued job without a place in line is waiting for, in words."""
+    return {"waiting_media": "waiting for its media", "reading": "being read"}.get(str(waiting), "arriving")
 
 
 def _finished(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:

@@ -167,6 +167,6 @@ def test_report_and_sidecar_builders():
     assert doc["current_jobs"] == ["a.ass"] and doc["estimated_completion"] is None
     assert set(doc["jobs"][0]) == {"name", "state", "priority", "position", "percent", "fps", "eta",
                                    "estimated_remaining", "expected_start", "host", "renderer", "started_at",
-                                   "finished_at", "duration", "attempts", "output", "poster", "error"}
+                                   "finished_at", "duration", "attempts", "output", "poster", "error", "waiting"}
     assert reports.human_error("project", "a.ass:3: bad time.") == \
         "The project could not be used: a.ass:3: bad time. Fix the file and drop it into the inbox again."

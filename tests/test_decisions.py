@@ -92,7 +92,8 @@ def test_decide_ready():
     kw = dict(settled=True, media_known=True, missing_media=False, missing_for=0.0, media_wait_seconds=30.0)
     assert decide_ready(**kw) is Readiness.READY
     assert decide_ready(**{**kw, "settled": False}) is Readiness.SETTLING
-    assert decide_ready(**{**kw, "media_known": False}) is Readiness.SETTLING    # its project is being read
+    assert decide_ready(**{**kw, "media_known": False}) is Readiness.READING     # its project is being read
+    assert decide_ready(**{**kw, "media_known": False, "settled": False}) is Readiness.SETTLING
     assert decide_ready(**{**kw, "missing_media": True, "missing_for": 5.0}) is Readiness.WAITING_MEDIA
     # waited long enough: it runs, and its render says what is missing
     assert decide_ready(**{**kw, "missing_media": True, "missing_for": 31.0}) is Readiness.READY

@@ -21,7 +21,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from hotfolder.status_page import ACTIVE_STATES, format_duration, format_when, parse_time
+from hotfolder.status_page import ACTIVE_STATES, format_duration, format_when, parse_time, waiting_words
 
 STALE_SECONDS = 10.0   # the daemon rewrites status.json every second while anything runs
 RECENT_SHOWN = 10
@@ -133,7 +133,8 @@ def _queue_table(jobs: list[Mapping[str, Any]], now: datetime) -> RenderableType
         pct = min(100.0, max(0.0, _num(j.get("percent"))))
         fps = _num(j.get("fps"))
         if state == "queued":
-            bar: RenderableType = _t(f"#{j.get('position') or '?'} in line", "dim")
+            place = f"#{j['position']} in line" if j.get("position") else waiting_words(j.get("waiting"))
+            bar: RenderableType = _t(place, "dim")
             eta = f"starts {format_when(j.get('expected_start'), now)}" if j.get("expected_start") else "—"
             pct_text = ""
         else:
