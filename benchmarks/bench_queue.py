@@ -7,8 +7,10 @@ Starts `.venv/bin/hotfolder run -c CONFIG` as a subprocess on fresh hot folders 
                        daemon starts: seconds from its start until status.json lists all N as
                        queued (`queued_jobs`, or the `jobs` rows in state "queued", whichever is
                        more)                                                   target <= 10 s
+  1b taken in         seconds until every queued project was read once and every queued job has
+                       its progress sidecar (the one-off intake; no target), with the CPU it took
   2  CPU while paused  the daemon's process tree (utime + stime of every process in its session,
-                       reaped children included), over 20 s after the N were listed
+                       reaped children included), over 20 s once the queue is taken in
                                                                          target <= 10 % of one core
   3  one more drop     one more file, written as a hidden .tmp and renamed: seconds until
                        status.json shows it (settle_seconds is 0.5)  target <= settle + 3 s
@@ -62,29 +64,8 @@ PROJECT_LIMIT = 10 * 1024 * 1024          # the default max_file_bytes of a proj
 BIG_KPROJ_BYTES = 10_000_000              # "about 10 MB", under the limit
 STATUS_LIMIT = 1_000_000                  # target for status.json, bytes
 
-# a karaoke ASS, one \kf line a second (the same shape as tests/daemon_support.ass_text)
-ASS_HEAD = """[Script Info]
-ScriptType: v4.00+
-PlayResX: 320
-PlayResY: 180
-
-[V4+ Styles]
-Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding
-Style: Default,DejaVu Sans,28,&H00FFFFFF,&H000000FF,&H00000000,&H80000000,0,0,0,0,100,100,0,0,1,2,0,2,10,10,10,1
-
-[Events]
-Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text
-"""
-
-
-def ass_time(ms: int) -> str:
-    return f"{ms // 3600000}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000 // 10:02d}"
-
-
-def ass_text(seconds: int) -> str:
-    rows = [f"Dialogue: 0,{ass_time(i * 1000)},{ass_time(i * 1000 + 900)},Default,,0,0,0,,"
-            f"{{\\kf30}}la {{\\kf30}}la {{\\kf30}}{i}" for i in range(seconds)]
-    return ASS_HEAD + "\n".join(rows) + "\n"
+sys.path.insert(0, str(REPO / "tests"))
+from daemon_support import ass_text  # noqa: E402  the tests' karaoke ASS, one \kf line a second
 
 
 def big_kproj(size: int, title: str, padding: str = "lines") -> bytes:
@@ -433,7 +414,22 @@ def run_queue(base: Path, n: int, args: argparse.Namespace, out: list[Line], dae
                     verdict(took, 10.0), "" if took is not None else f"{best[0]:,} listed by then"))
     print(f"  listed: {out[-1].figure}", flush=True)
 
-    # 2: CPU while paused
+    # 1b: intake, the one-off work of taking a queue in: every project read once (media, frame
+    # count) and every queued job's progress sidecar written. Steady CPU is measured after it.
+    def taken_in() -> bool:
+        doc = status.read() or {}
+        if any(j.get("waiting") for j in doc.get("jobs", []) if j.get("state") == "queued"):
+            return False
+        return sum(1 for _ in inbox.glob("*.progress.json")) >= n
+
+    c_in = tree_cpu_seconds(d.pid)
+    intake = wait_until(taken_in, args.list_timeout * 6, d, interval=0.5)
+    intake = None if intake is None else time.monotonic() - d.started
+    out.append(Line("1b taken in: every project read, every sidecar written", fmt_s(intake, args.list_timeout * 6),
+                    "—", "", f"{tree_cpu_seconds(d.pid):.1f} s CPU since start"))
+    print(f"  taken in: {out[-1].figure} ({c_in:.1f} s CPU when listed)", flush=True)
+
+    # 2: CPU while paused, once the queue is taken in
     c0, w0 = tree_cpu_seconds(d.pid), time.monotonic()
     time.sleep(args.cpu_seconds)
     d.check()

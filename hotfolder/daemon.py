@@ -223,9 +223,14 @@ class Daemon:
                 continue
             root.check_watcher()
             root.read_controls()
-            if root.dirty and now - root.last_scan >= 0.1 or now - root.last_scan >= self.config.rescan_interval or \
-                    (root.inbox.unsettled and now - root.last_scan >= 0.25):
+            # full rescans are paced by what they cost (a tenth of the time at most); jobs being
+            # copied or just read are looked at on their own, a stat each
+            since = now - root.last_scan
+            if (root.dirty or root.inbox.gone) and since >= max(0.1, 10 * root.inbox.scan_cost) or \
+                    since >= max(self.config.rescan_interval, 20 * root.inbox.scan_cost):
                 root.rescan(now)
+            elif root.inbox.needs_look() and now - root.last_look >= 0.25:
+                root.relook(now)
             root.handle_cancels(now)
             for r in root.running:
                 if root.stopped and r.abort_reason is None:
@@ -334,7 +339,7 @@ class Daemon:
                 if self.once and self.idle_for_once():
                     log.info("--once: nothing queued or running; exiting")
                     break
-                busy = self.running or any(root.inbox.unsettled or root.claimable() for root in self.roots)
+                busy = self.running or any(root.inbox.needs_look() or root.dirty or root.claimable() for root in self.roots)
                 self.wake.wait(TICK if busy or self.shutdown_at is not None else 1.0)
                 self.wake.clear()
         finally:

@@ -173,7 +173,15 @@ def _hms(ms: int) -> str:
 def plan_frames(project_path: Path, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS, *,
                 project_render: bool = True) -> int:
     """The number of frames `export` will produce (import + audio probe only)."""
-    project, settings = _load(Path(project_path), settings, limits, project_render)
+    project = load_project(Path(project_path), limits)
+    return frames_of(project, settings, limits, project_render=project_render)
+
+
+def frames_of(project: Project, settings: RenderSettings, limits: Limits = DEFAULT_LIMITS, *,
+              project_render: bool = True) -> int:
+    """plan_frames for a project already loaded (the daemon reads each project once)."""
+    if project_render:
+        settings = effective_settings(project, settings)
     _, duration_ms = _audio_and_duration(project, settings, limits)
     return frame_count(duration_ms, settings.fps)
 

@@ -25,7 +25,7 @@ from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
 from hotfolder.decisions import FinishAction, RenderOutcome, batch_counts, decide_finish, queued_sidecar_due
 from hotfolder.executor import Render
-from hotfolder.inbox import Inbox, Queued
+from hotfolder.inbox import Inbox, Queued, ScanChanges
 from hotfolder.jobs import JobOptions, cancel_name, progress_name
 from hotfolder.names import display_name
 from hotfolder.node import Node
@@ -148,6 +148,7 @@ class HotFolder:
         self.stopped = False
         self.dirty = True
         self.last_scan = -1e9
+        self.last_look = -1e9
         self.last_status = -1e9
         self.last_work_check = -1e9
         self.last_heartbeat = -1e9
@@ -369,8 +370,15 @@ class HotFolder:
 
     def rescan(self, now: float) -> None:
         self.dirty = False
-        self.last_scan = now
-        changes = self.inbox.rescan(now, self.settings_for)
+        self.last_scan = self.last_look = now
+        self._take(self.inbox.rescan(now, self.settings_for), now)
+
+    def relook(self, now: float) -> None:
+        self.last_look = now
+        self._take(self.inbox.relook(now, self.settings_for), now)
+
+    def _take(self, changes: ScanChanges | None, now: float) -> None:
+        """The batch and the cancels follow what the inbox saw."""
         if changes is None:
             return
         for key in changes.new:
@@ -383,6 +391,8 @@ class HotFolder:
             rec = self.batch.records.get(key)
             if rec is not None and rec.state == JobState.QUEUED:
                 del self.batch.records[key]  # deleted by a person: no longer part of the batch
+        if changes.cancels is None:
+            return   # a look at a few jobs, not at the cancel files
         for p in changes.cancels:
             self.cancels.setdefault(p, now)
         for p in list(self.cancels):

@@ -30,7 +30,7 @@ def inspect_project(project: Path | None, settings: RenderSettings) -> Inspectio
     if project is None:
         return Inspection((), None, "no project file")
     from hotfolder.errors import ProjectError
-    from hotfolder.export import plan_frames
+    from hotfolder.export import frames_of
     from hotfolder.project import load_project
 
     try:
@@ -43,7 +43,7 @@ def inspect_project(project: Path | None, settings: RenderSettings) -> Inspectio
     m = p.media
     media = tuple(Path(x) for x in (m.audio, m.background, m.video, m.fonts_dir) if x is not None)
     try:
-        frames: int | None = plan_frames(project, settings)
+        frames: int | None = frames_of(p, settings)
     except Exception as exc:  # a missing audio file, say: the render will say why
         log.debug("%s: cannot plan frames: %s", project, exc)
         frames = None
@@ -62,6 +62,7 @@ class Inspector:
         self._pending: dict[str, Hashable] = {}
         self._heap: list[tuple[Any, int, str, Hashable, Callable[[], Path | None], RenderSettings]] = []
         self._seq = 0
+        self._fresh: set[str] = set()   # keys inspected since the loop last asked
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="inspect", daemon=True)
         self._thread.start()
@@ -100,7 +101,18 @@ class Inspector:
                 if self._pending.get(key) == signature:
                     del self._pending[key]
                     self._done[key] = (signature, result)
+                    self._fresh.add(key)
             self._wake()
+
+    def take_fresh(self) -> list[str]:
+        """Keys whose inspection finished since the last call."""
+        with self._cond:
+            fresh, self._fresh = list(self._fresh), set()
+        return fresh
+
+    def has_fresh(self) -> bool:
+        with self._cond:
+            return bool(self._fresh)
 
     def forget_except(self, keys: Iterable[str]) -> None:
         keep = set(keys)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Hashable, Iterable, Mapping
 
@@ -34,9 +35,14 @@ _IGNORED_PATTERNS = ("*.part", "*.tmp", "*.crdownload", "*.partial", "~$*", "._*
                      "desktop.ini", "*" + PROGRESS_SUFFIX, "*" + CANCEL_SUFFIX, "*.yaml", "*.yml", *CONTROL_FILES)
 
 
+# one regular expression for all patterns, case-insensitive: a scan of 20,000 names runs it
+# 20,000 times, where a pattern-by-pattern fnmatch cost a fifth of a core
+_IGNORED_RE = re.compile("|".join(fnmatch.translate(p) for p in _IGNORED_PATTERNS), re.IGNORECASE | re.DOTALL)
+
+
 def is_ignored(name: str) -> bool:
     """Hidden files, partial copies, OS litter, sidecars and control files are never jobs."""
-    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(name.lower(), p.lower()) for p in _IGNORED_PATTERNS)
+    return _IGNORED_RE.match(name) is not None
 
 
 def is_project_name(name: str) -> bool:
@@ -268,39 +274,68 @@ def bundle_project(folder: Path) -> Path | None:
     return folder / names[0] if len(names) == 1 else None
 
 
-def _candidate(inbox: Path, path: Path, bundle: bool, priorities: Mapping[str, int], default: int) -> Candidate | None:
-    rel = path.relative_to(inbox)
+def _candidate(inbox: Path, entry: os.DirEntry, rel_parts: tuple[str, ...], bundle: bool,
+               priorities: Mapping[str, int], default: int, names: set[str],
+               known: Mapping[str, Candidate]) -> Candidate | None:
+    """`names`: everything in the job's folder, so a sidecar is looked at only when there is one;
+    `known`: the candidates of the last scan, reused when nothing changed (10,000 queued jobs
+    rescanned make no new objects)."""
     try:
-        st = path.stat()
+        st = entry.stat(follow_symlinks=False)
     except OSError:
         return None  # gone meanwhile
-    sig: Hashable = tree_signature(path) if bundle else (st.st_size, st.st_mtime_ns)
-    sidecar = path.parent / sidecar_name(path.name)
-    sig = (sig, _file_sig(sidecar))
-    return Candidate(key=rel.as_posix(), path=path, name=path.name, bundle=bundle,
-                     folder_priority=folder_priority(rel.parts, priorities, default),
+    key = "/".join(rel_parts)
+    path = Path(entry.path) if bundle else None
+    sig: Hashable = tree_signature(path) if path is not None else (st.st_size, st.st_mtime_ns)
+    sidecar = sidecar_name(entry.name)
+    if sidecar in names:
+        sig = (sig, _file_sig(Path(entry.path).parent / sidecar))
+    else:
+        sig = (sig, None)
+    old = known.get(key)
+    if old is not None and old.signature == sig and old.mtime == st.st_mtime:
+        return old
+    return Candidate(key=key, path=path or Path(entry.path), name=entry.name, bundle=bundle,
+                     folder_priority=folder_priority(rel_parts, priorities, default),
                      mtime=st.st_mtime, signature=sig)
 
 
-def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int) -> tuple[list[Candidate], list[Path]]:
+def restat(cand: Candidate) -> Candidate | None:
+    """The same job looked at again (a stat of it and its sidecar); None when it is gone."""
+    try:
+        st = os.lstat(cand.path)
+    except OSError:
+        return None
+    if cand.bundle != stat.S_ISDIR(st.st_mode):
+        return None
+    sig: Hashable = tree_signature(cand.path) if cand.bundle else (st.st_size, st.st_mtime_ns)
+    sig = (sig, _file_sig(cand.sidecar))
+    return replace(cand, mtime=st.st_mtime, signature=sig)
+
+
+def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int,
+               known: Mapping[str, Candidate] | None = None) -> tuple[list[Candidate], list[Path]]:
     """Jobs in the inbox (settled or not) and `.cancel` files in it. Priority folders are
     looked into one level deep; any other folder is a bundle. Raises OSError when the inbox
     itself cannot be listed (the caller decides what a missing share means)."""
     candidates: list[Candidate] = []
     cancels: list[Path] = []
+    known = known or {}
 
     def visit(folder: Path, top: bool) -> None:
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError:
             if top:
                 raise
             return
+        names = {e.name for e in entries}
+        prefix = () if top else (folder.name,)
         for entry in entries:
             name = entry.name
-            path = Path(entry.path)
             if name.endswith(CANCEL_SUFFIX) and not name.startswith("."):
-                cancels.append(path)
+                cancels.append(Path(entry.path))
                 continue
             if is_ignored(name):
                 continue
@@ -311,13 +346,13 @@ def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int
                 continue
             if is_dir:
                 if top and is_priority_folder(name, priorities):
-                    visit(path, False)
-                elif _holds_project(path):   # a folder without a project (fonts/, media) is no job
-                    c = _candidate(inbox, path, True, priorities, default_priority)
+                    visit(Path(entry.path), False)
+                elif _holds_project(Path(entry.path)):   # a folder without a project (fonts/, media) is no job
+                    c = _candidate(inbox, entry, (*prefix, name), True, priorities, default_priority, names, known)
                     if c:
                         candidates.append(c)
             elif is_file and is_project_name(name):
-                c = _candidate(inbox, path, False, priorities, default_priority)
+                c = _candidate(inbox, entry, (*prefix, name), False, priorities, default_priority, names, known)
                 if c:
                     candidates.append(c)
 
