@@ -229,8 +229,11 @@ class Daemon:
             if (root.dirty or root.inbox.gone) and since >= max(0.1, 10 * root.inbox.scan_cost) or \
                     since >= max(self.config.rescan_interval, 20 * root.inbox.scan_cost):
                 root.rescan(now)
-            elif root.inbox.needs_look() and now - root.last_look >= 0.25:
-                root.relook(now)
+            else:
+                if root.has_changes():
+                    root.look_at_changes(now)
+                if root.inbox.needs_look() and now - root.last_look >= 0.25:
+                    root.relook(now)
             root.handle_cancels(now)
             for r in root.running:
                 if root.stopped and r.abort_reason is None:
@@ -339,7 +342,8 @@ class Daemon:
                 if self.once and self.idle_for_once():
                     log.info("--once: nothing queued or running; exiting")
                     break
-                busy = self.running or any(root.inbox.needs_look() or root.dirty or root.claimable() for root in self.roots)
+                busy = self.running or any(root.inbox.needs_look() or root.dirty or root.has_changes() or root.claimable()
+                                           for root in self.roots)
                 self.wake.wait(TICK if busy or self.shutdown_at is not None else 1.0)
                 self.wake.clear()
         finally:

@@ -12,6 +12,7 @@ import errno
 import json
 import logging
 import os
+import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ from hotfolder.worker import log_tail
 log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
 
 IDLE_STATUS_INTERVAL = 5.0
+CHANGED_PATHS_MAX = 500   # more changes than this at once: a full rescan is cheaper
 CANCEL_ORPHAN_SECONDS = 60.0
 SHARE_ALERT_SECONDS = 180.0
 DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
@@ -149,6 +151,8 @@ class HotFolder:
         self.dirty = True
         self.last_scan = -1e9
         self.last_look = -1e9
+        self._changed: set[Path] = set()     # paths the watcher named since the last look
+        self._changed_lock = threading.Lock()
         self.last_status = -1e9
         self.last_work_check = -1e9
         self.last_heartbeat = -1e9
@@ -174,9 +178,31 @@ class HotFolder:
     def running(self) -> list[Running]:
         return [r for r in self.node.running if r.root is self]
 
-    def _mark_dirty(self) -> None:
-        self.dirty = True
+    def _mark_dirty(self, paths: list[Path] | None = None) -> None:
+        """Something changed in the folder. With the paths a watcher names, only those jobs are
+        looked at; without (or with too many at once) the whole inbox is rescanned. Called from
+        the watcher's thread."""
+        with self._changed_lock:
+            if paths is None or len(self._changed) > CHANGED_PATHS_MAX:
+                self.dirty = True
+            else:
+                self._changed.update(paths)
         self.node.wake()
+
+    def has_changes(self) -> bool:
+        with self._changed_lock:
+            return bool(self._changed)
+
+    def look_at_changes(self, now: float) -> None:
+        with self._changed_lock:
+            paths, self._changed = self._changed, set()
+        for p in paths:
+            if p.name.endswith(".cancel"):
+                if p.is_file() and not p.is_symlink():
+                    self.cancels.setdefault(p, now)
+                else:
+                    self.cancels.pop(p, None)
+        self._take(self.inbox.look_at(paths, now, self.settings_for), now)
 
     def trouble(self, message: str) -> None:
         """A daemon_error notification (at most hourly per kind)."""
@@ -370,6 +396,8 @@ class HotFolder:
 
     def rescan(self, now: float) -> None:
         self.dirty = False
+        with self._changed_lock:
+            self._changed.clear()   # a full rescan sees them all
         self.last_scan = self.last_look = now
         self._take(self.inbox.rescan(now, self.settings_for), now)
 

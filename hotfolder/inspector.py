@@ -1,13 +1,18 @@
 """Reading queued projects off the control loop: which media each names and how many frames it
-will have, parsed once per version of the file (path, size, mtime) on a background thread.
+will have, parsed once per version of the file (path, size, mtime).
 
-The control loop asks `get(key, path, signature)` and gets the answer when it is ready (None
-until then), so a 10 MB project or a slow share never holds up leases, claims or status.json.
+The control loop asks `get(key, signature, …)` and gets the answer when it is ready (None until
+then). A background thread hands each project to a reader process of its own (spawned, memory
+capped, killed when it takes too long, replaced when it dies): a 10 MB project costs the daemon
+no CPU, no memory and no GIL, so leases, claims and status.json never wait, and an importer that
+crashes or runs away on hostile input takes only its reader down.
 """
 from __future__ import annotations
 
 import heapq
 import logging
+import multiprocessing
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,12 +55,83 @@ def inspect_project(project: Path | None, settings: RenderSettings) -> Inspectio
     return Inspection(media, frames)
 
 
+READ_TIMEOUT = 120.0          # seconds one project may take to read before its reader is killed
+READER_MEMORY = 4 << 30       # bytes of address space a reader may use (a YAML bomb stops here)
+
+
+def _reader_main(conn: Any, parent: int) -> None:
+    """The reader process: inspect what it is sent, until the pipe closes."""
+    from hotfolder.worker import _die_with_parent
+
+    _die_with_parent()
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (READER_MEMORY, READER_MEMORY))
+    except (ImportError, ValueError, OSError):
+        pass
+    logging.basicConfig(level=logging.WARNING)
+    while os.getppid() == parent:
+        try:
+            project, settings = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            result = inspect_project(project, settings)
+        except MemoryError:
+            result = Inspection((), None, "too large to read")
+        conn.send(result)
+
+
+class _Reader:
+    """One reader process, started when first needed and again after it died."""
+
+    def __init__(self) -> None:
+        self._mp = multiprocessing.get_context("spawn")
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def read(self, project: Path | None, settings: RenderSettings) -> Inspection:
+        if self._proc is None or not self._proc.is_alive():
+            self._start()
+        try:
+            self._conn.send((project, settings))
+            if self._conn.poll(READ_TIMEOUT):
+                return self._conn.recv()
+            why = f"reading it took more than {READ_TIMEOUT:.0f} s"
+        except (EOFError, OSError, BrokenPipeError):
+            why = "its reader stopped (out of memory, or a crash)"
+        log.warning("%s: %s", project, why)
+        self.close()
+        return Inspection((), None, why)
+
+    def _start(self) -> None:
+        self.close()
+        here, there = self._mp.Pipe()
+        self._proc = self._mp.Process(target=_reader_main, args=(there, os.getpid()), name="hotfolder reader",
+                                      daemon=True)
+        self._proc.start()
+        there.close()
+        self._conn = here
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.kill()
+        if self._proc is not None:
+            self._proc.join(1.0)
+        if self._conn is not None:
+            self._conn.close()
+        self._proc = self._conn = None
+
+
 class Inspector:
     """A cache of inspections by (key, signature), filled by one background thread that reads
     the jobs nearest the front of the queue first (`rank`), so a long queue being read never
-    delays the next claim. The thread is a daemon thread: a shutdown never waits for a parse."""
+    delays the next claim. The thread is a daemon thread: a shutdown never waits for a parse.
+    `in_process` reads in this process (tests, tools), not through a reader process."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], None], *, in_process: bool = False) -> None:
+        self._reader = None if in_process else _Reader()
         self._wake = wake
         self._cond = threading.Condition()
         self._done: dict[str, tuple[Hashable, Inspection]] = {}
@@ -93,7 +169,8 @@ class Inspector:
                 if self._pending.get(key) != signature:
                     continue   # forgotten, or a newer version was asked for meanwhile
             try:
-                result = inspect_project(project(), settings)
+                path = project()
+                result = self._reader.read(path, settings) if self._reader else inspect_project(path, settings)
             except Exception:  # never lose the loop's answer
                 log.exception("inspecting %s failed", key)
                 result = Inspection((), None, "cannot be inspected")
@@ -128,3 +205,5 @@ class Inspector:
         with self._cond:
             self._closed = True
             self._cond.notify()
+        if self._reader is not None:
+            self._reader.close()

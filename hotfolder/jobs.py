@@ -300,6 +300,55 @@ def _candidate(inbox: Path, entry: os.DirEntry, rel_parts: tuple[str, ...], bund
                      mtime=st.st_mtime, signature=sig)
 
 
+def job_parts(inbox: Path, changed: Path, priorities: Mapping[str, int]) -> tuple[str, ...] | None:
+    """Which job a changed path belongs to (its path below inbox/), from the path alone: the
+    entry at the top of the inbox, or one level into a priority folder. None for anything
+    that is no job's (outside the inbox, a priority folder itself, our own files)."""
+    try:
+        parts = changed.relative_to(inbox).parts
+    except ValueError:
+        return None
+    if not parts:
+        return None
+    if is_priority_folder(parts[0], priorities) and (len(parts) > 1 or not (inbox / parts[0]).is_symlink()):
+        parts = parts[1:2] and (parts[0], parts[1])
+        if not parts:
+            return None
+    else:
+        parts = parts[:1]
+    name = parts[-1]
+    for suffix in (SIDECAR_SUFFIX, ".yml"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):   # a sidecar: its job changed
+            parts = (*parts[:-1], name[: -len(suffix)])
+    return parts
+
+
+def candidate_at(inbox: Path, parts: tuple[str, ...], priorities: Mapping[str, int],
+                 default: int) -> Candidate | None:
+    """The job at inbox/<parts>, looked at alone (a watch event named it); None when nothing
+    there is a job (gone, ignored, a folder without a project, a link)."""
+    path = inbox.joinpath(*parts)
+    name = parts[-1]
+    if is_ignored(name):
+        return None
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        if not _holds_project(path):
+            return None
+        sig: Hashable = tree_signature(path)
+        bundle = True
+    elif stat.S_ISREG(st.st_mode) and is_project_name(name):
+        sig, bundle = (st.st_size, st.st_mtime_ns), False
+    else:
+        return None
+    return Candidate(key="/".join(parts), path=path, name=name, bundle=bundle,
+                     folder_priority=folder_priority(parts, priorities, default), mtime=st.st_mtime,
+                     signature=(sig, _file_sig(path.parent / sidecar_name(name))))
+
+
 def restat(cand: Candidate) -> Candidate | None:
     """The same job looked at again (a stat of it and its sidecar); None when it is gone."""
     try:

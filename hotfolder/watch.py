@@ -81,7 +81,10 @@ def detect_mode(mode: str, root: Path) -> tuple[str, str | None]:
 
 
 class _Hint(FileSystemEventHandler):
-    def __init__(self, on_change: Callable[[], None]) -> None:
+    """Passes on the paths that changed (both ends of a rename): the daemon looks at those
+    jobs alone, and at the whole inbox only now and then."""
+
+    def __init__(self, on_change: Callable[[list[Path]], None]) -> None:
         self.on_change = on_change
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -91,13 +94,17 @@ class _Hint(FileSystemEventHandler):
         # our own writes (progress sidecars and their temp files) are no news
         if name.endswith(".progress.json") or (name.startswith(".") and name.endswith(".tmp")):
             return
-        self.on_change()
+        paths = [Path(os.fsdecode(event.src_path))]
+        dest = getattr(event, "dest_path", None)
+        if dest:
+            paths.append(Path(os.fsdecode(dest)))
+        self.on_change(paths)
 
 
 class FolderWatcher:
     """One observer for one hot folder: the inbox (recursive) and the root (control files)."""
 
-    def __init__(self, root: Path, mode: str, poll_interval: float, on_change: Callable[[], None]) -> None:
+    def __init__(self, root: Path, mode: str, poll_interval: float, on_change: Callable[[list[Path]], None]) -> None:
         self.root = root
         self.mode, self.fs_type = detect_mode(mode, root)
         self.poll_interval = poll_interval

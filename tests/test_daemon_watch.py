@@ -35,7 +35,7 @@ def test_mode_choice():
 def _watch_wakes(tmp_path: Path, mode: str) -> None:
     root = create_hotfolder(tmp_path / mode).root
     woke = threading.Event()
-    w = FolderWatcher(root, mode, 0.1, woke.set)
+    w = FolderWatcher(root, mode, 0.1, lambda paths: woke.set())
     assert w.start() and w.alive() and w.mode == mode
     try:
         time.sleep(0.3)
@@ -68,5 +68,5 @@ def test_polling_observer_wakes_and_restarts(tmp_path: Path):
 
 
 def test_watching_a_missing_folder_fails_softly(tmp_path: Path):
-    w = FolderWatcher(tmp_path / "absent", "inotify", 0.1, lambda: None)
+    w = FolderWatcher(tmp_path / "absent", "inotify", 0.1, lambda paths: None)
     assert not w.start() and not w.alive() and w.failures == 1
