@@ -125,21 +125,12 @@ class Inbox:
         for cand in found:
             seen.add(cand.key)
             q = self.queued.get(cand.key)
-            if q is None:
-                q = self.queued[cand.key] = Queued(cand, first_seen=now)
-                self._read_progress_sidecar(q)
-                changes.new.append(cand.key)
-            elif q.cand is cand and q.ready and not q.media:
+            if q is not None and q.cand is cand and q.ready and not q.media:
                 continue   # nothing changed and it names no media: nothing to decide again
-            elif q.cand.signature != cand.signature or q.cand.mtime != cand.mtime:
-                self.order_version += 1
-            q.cand = cand
-            self._update(q, now, settings_for, changes)
+            self._saw(cand, now, settings_for, changes)
         for key in list(self.queued):
             if key not in seen:
-                del self.queued[key]
-                self.order_version += 1
-                changes.removed.append(key)
+                self._gone(key, changes)
         self._count_unsettled()
         self.settle.forget_except([*seen, *(k + MEDIA_KEY for k in seen)])
         self.inspector.forget_except(seen)
@@ -162,10 +153,7 @@ class Inbox:
             if cand is None:
                 self.gone = True   # a full rescan tells what happened to it
                 continue
-            if cand.signature != q.cand.signature or cand.mtime != q.cand.mtime:
-                self.order_version += 1
-            q.cand = cand
-            self._update(q, now, settings_for, changes)
+            self._saw(cand, now, settings_for, changes)
         self._count_unsettled()
         return changes
 
@@ -177,25 +165,31 @@ class Inbox:
         keys = {parts for p in paths
                 if (parts := job_parts(self.places.inbox, p, self.cfg.priorities)) is not None}
         for parts in sorted(keys):
-            key = "/".join(parts)
             cand = candidate_at(self.places.inbox, parts, self.cfg.priorities, self.cfg.default_priority)
-            q = self.queued.get(key)
             if cand is None:
-                if q is not None:
-                    del self.queued[key]
-                    self.order_version += 1
-                    changes.removed.append(key)
-                continue
-            if q is None:
-                q = self.queued[key] = Queued(cand, first_seen=now)
-                self._read_progress_sidecar(q)
-                changes.new.append(key)
-            elif cand.signature != q.cand.signature or cand.mtime != q.cand.mtime:
-                self.order_version += 1
-            q.cand = cand
-            self._update(q, now, settings_for, changes)
+                self._gone("/".join(parts), changes)
+            else:
+                self._saw(cand, now, settings_for, changes)
         self._count_unsettled()
         return changes
+
+    def _saw(self, cand: Candidate, now: float, settings_for: Callable[[JobOptions], RenderSettings],
+             changes: ScanChanges) -> None:
+        """A job as it looks now: new to the queue, or looked at again."""
+        q = self.queued.get(cand.key)
+        if q is None:
+            q = self.queued[cand.key] = Queued(cand, first_seen=now)
+            self._read_progress_sidecar(q)
+            changes.new.append(cand.key)
+        elif cand.signature != q.cand.signature or cand.mtime != q.cand.mtime:
+            self.order_version += 1
+        q.cand = cand
+        self._update(q, now, settings_for, changes)
+
+    def _gone(self, key: str, changes: ScanChanges) -> None:
+        if self.queued.pop(key, None) is not None:
+            self.order_version += 1
+            changes.removed.append(key)
 
     def _count_unsettled(self) -> None:
         # jobs being read need no look until the inspector says it is done (take_fresh)
