@@ -2,13 +2,15 @@
 to prove every crash point ends with exactly one report.
 
 Off unless the environment names them: HOTFOLDER_FAILPOINTS="claim.renamed,file.moved" kills
-this process with SIGKILL the first time it reaches any named point. Nothing else reads the
+this process with SIGKILL the first time it reaches any named point; "render.progress=hang"
+makes it stop there for good instead (a render that makes no progress). Nothing else reads the
 variable, and production never sets it.
 """
 from __future__ import annotations
 
 import os
 import signal
+import time
 
 ENV = "HOTFOLDER_FAILPOINTS"
 
@@ -22,11 +24,17 @@ POINTS = (
     "file.moved",          # the job's files are in done/sources or failed/, no report there yet
     "file.reported",       # the report is in done/ or failed/, work/ not yet cleared
 )
+RENDER_POINTS = ("render.progress",)   # in the render process: after it reported progress
 
-_armed = frozenset(p.strip() for p in os.environ.get(ENV, "").split(",") if p.strip())
+_armed = dict((p.strip().partition("=")[0], p.strip().partition("=")[2] or "kill")
+              for p in os.environ.get(ENV, "").split(",") if p.strip())
 
 
 def hit(name: str) -> None:
-    """Die here when this failpoint is armed (tests only)."""
-    if name in _armed:
+    """Die (or hang) here when this failpoint is armed (tests only)."""
+    action = _armed.get(name)
+    if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    elif action == "hang":
+        while True:
+            time.sleep(3600)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hotfolder import failpoints
 from hotfolder.settings import RenderSettings
 
 log = logging.getLogger("hotfolder.worker")
@@ -122,6 +123,7 @@ def _run(job: WorkerJob, conn: Any, control: Control) -> dict[str, Any]:
             conn.send(("progress", p.to_json()))
         except OSError:  # the daemon is gone (kill -9): the next checkpoint ends the render
             pass
+        failpoints.hit("render.progress")
 
     result = export(job.project, job.output, job.settings, on_progress=on_progress, control=control,
                     poster=job.poster, limits=Limits(media_roots=job.media_roots))

@@ -47,3 +47,15 @@ def test_kill_at_every_filing_step_of_a_failing_job(tmp_path: Path, point: str):
     assert failed["broken.json"]["status"] == "failed"
     assert (root / "failed" / "broken" / "broken.ass").is_file()
     assert not list((root / "work").iterdir())
+
+
+def test_a_render_that_makes_no_progress_fails_after_stall_seconds(tmp_path: Path):
+    root = make_root(tmp_path)
+    (root / "inbox" / "stuck.ass").write_text(ass_text(3))
+    cfg = write_config(tmp_path, [root], stall_seconds=2.0)
+    with Daemon(cfg, "--once", env={failpoints.ENV: "render.progress=hang"}) as d:
+        assert d.wait(90) == 0, d.log()[-3000:]
+    failed = failed_reports(root)
+    assert list(failed) == ["stuck.json"], failed
+    assert failed["stuck.json"]["status"] == "failed" and "made no progress" in failed["stuck.json"]["error"]
+    assert not list((root / "work").iterdir()) and not done_reports(root)
