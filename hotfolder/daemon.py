@@ -242,7 +242,7 @@ class Daemon:
                 r.render.hold(root.paused)
             if not shutting:
                 root.check_work(now)
-            root._heartbeat(now)
+            root.heartbeat(now)
         if shutting:
             for r in self.running:
                 request_abort(r, AbortReason.SHUTDOWN)
@@ -352,7 +352,7 @@ class Daemon:
             self.node.stopped_for_good = self.shutdown_at is not None
             for root in self.roots:
                 if root.share_ok:
-                    root._save_history(only_if_changed=True)  # what another node's write may have dropped
+                    root.history.merge(only_if_changed=True)  # what another node's write may have dropped
                     root.message = "the daemon stopped" if self.shutdown_at is not None else None
                     root.write_status(time.monotonic(), force=True)
                 root.close()

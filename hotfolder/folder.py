@@ -9,12 +9,10 @@ reports.py; this module does the looking and the moving.
 from __future__ import annotations
 
 import errno
-import json
 import logging
 import os
 import threading
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,32 +22,27 @@ from hotfolder import claims, recovery, reports
 from hotfolder.atomic import dead_writer_temp, write_json_atomic
 from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
-from hotfolder.decisions import FinishAction, RenderOutcome, batch_counts, decide_finish, queued_sidecar_due
+from hotfolder.decisions import FinishAction, RenderOutcome, decide_finish
 from hotfolder.executor import Render
 from hotfolder.inbox import Inbox, Queued, ScanChanges
 from hotfolder.jobs import JobOptions, cancel_name, progress_name
 from hotfolder.names import display_name
 from hotfolder.node import Node
-from hotfolder.queue import BatchJob, Lease, Speed, lease_is_stale, overall_percent, queue_status, schedule
+from hotfolder.queue import BatchJob, Lease, Speed, lease_is_stale
 from hotfolder.settings import RenderSettings
-from hotfolder.sidecar_writer import SidecarWriter
-from hotfolder.status_page import write_status_html
+from hotfolder.history import History
+from hotfolder.status_board import IDLE_STATUS_INTERVAL, FolderView, StatusBoard, now_local
 from hotfolder.vocabulary import EVENT_FOR_STATE, AbortReason, FailureKind, JobState, RenderEnd
 from hotfolder.watch import FolderWatcher
 from hotfolder.worker import log_tail
 
 log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
 
-IDLE_STATUS_INTERVAL = 5.0
 CHANGED_PATHS_MAX = 500   # more changes than this at once: a full rescan is cheaper
 CANCEL_ORPHAN_SECONDS = 60.0
 SHARE_ALERT_SECONDS = 180.0
 DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
 DISK_RETRY_SECONDS = 600.0     # … or after this long anyway (space may have been freed and used again)
-
-
-def now_local() -> datetime:
-    return datetime.now().astimezone()
 
 
 def free_bytes(path: Path) -> int | None:
@@ -153,16 +146,13 @@ class HotFolder:
         self.last_look = -1e9
         self._changed: set[Path] = set()     # paths the watcher named since the last look
         self._changed_lock = threading.Lock()
-        self.last_status = -1e9
         self.last_work_check = -1e9
-        self.last_heartbeat = -1e9
         self.last_history_merge = -1e9
         self.lease_seen: dict[str, tuple[float, float]] = {}
         self.batch = Batch()
-        self.history: deque[dict[str, Any]] = deque(maxlen=node.config.history)
+        self.history = History(self.places.marker, node.config.history)
         self.speed = Speed()
-        self._status_seen: tuple[int, int, bool, bool] | None = None
-        self.sidecars = SidecarWriter()
+        self.board = StatusBoard(self.places, node.node_id, node.gpu)
         self.notifier = make_notifier(node.config, cfg.root)
         self.watcher: FolderWatcher | None = None
         self.message: str | None = None
@@ -210,81 +200,11 @@ class HotFolder:
 
     def _load_state(self) -> None:
         """History and this node's measured speed, kept in .hotfolder/ across restarts."""
-        try:
-            hist = json.loads((self.places.marker / "history.json").read_text(encoding="utf-8"))
-            self.history.extend(hist[: self.history.maxlen])
-        except (OSError, ValueError, TypeError):
-            pass
-        try:
-            node = json.loads((self.places.marker / "nodes" / f"{self.node.node_id}.json").read_text(encoding="utf-8"))
-            self.speed = Speed(**node["speed"])
-        except (OSError, ValueError, TypeError, KeyError):
-            pass
+        self.history.load()
+        self.speed = self.board.load_speed() or self.speed
 
-    def _read_history(self) -> list[Any]:
-        try:
-            disk = json.loads((self.places.marker / "history.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return []
-        return disk if isinstance(disk, list) else []
-
-    def _merge_history(self, disk: list[Any] | None = None) -> list[dict[str, Any]]:
-        """Our finished jobs and those other nodes on this share wrote, newest first."""
-        if disk is None:
-            disk = self._read_history()
-        seen: dict[tuple, dict[str, Any]] = {}
-        for rep in [*self.history, *disk]:
-            if isinstance(rep, dict) and "name" in rep:
-                seen.setdefault((rep.get("name"), rep.get("finished_at"), rep.get("host"), rep.get("output"),
-                                 rep.get("source")), rep)
-        merged = sorted(seen.values(), key=lambda r: r.get("finished_at") or "", reverse=True)
-        return merged[: self.history.maxlen]
-
-    def _save_history(self, only_if_changed: bool = False) -> None:
-        """Merge with history.json and write it back. Nodes sharing the folder write it without a
-        lock, so one node's write can drop what another added a moment before; every node
-        therefore re-merges now and then (`only_if_changed`) and writes back what was lost."""
-        try:
-            disk = self._read_history()
-            merged = self._merge_history(disk)
-            self.history.clear()
-            self.history.extend(merged)
-            if only_if_changed and json.loads(json.dumps(merged, default=str)) == disk:
-                return
-            write_json_atomic(self.places.marker / "history.json", merged)
-        except OSError as exc:
-            log.warning("%s: cannot save history: %s", self.cfg.root, exc)
-
-    def _foreign_running_rows(self) -> list[reports.JobRow]:
-        """Jobs other nodes (or other GPU instances) run on this share, from their sidecars."""
-        ours = {r.wj.dir.name for r in self.node.running}
-        rows = []
-        try:
-            dirs = [d for d in self.places.work.iterdir() if d.is_dir() and d.name not in ours]
-        except OSError:
-            return rows
-        for d in dirs:
-            meta = claims.load_work_job(d)
-            if meta is None:
-                continue
-            try:
-                side = json.loads(meta.progress_path.read_text(encoding="utf-8"))
-                rows.append(reports.row_from_sidecar(side))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-        return rows
-
-    def _heartbeat(self, now: float) -> None:
-        if now - self.last_heartbeat < 10.0:
-            return
-        self.last_heartbeat = now
-        try:
-            (self.places.marker / "nodes").mkdir(exist_ok=True)
-            write_json_atomic(self.places.marker / "nodes" / f"{self.node.node_id}.json", {
-                "host": HOST, "gpu": self.node.gpu, "pid": os.getpid(), "updated_at": reports.iso(now_local()),
-                "running": [r.name for r in self.running], "speed": asdict(self.speed)})
-        except OSError:
-            pass
+    def heartbeat(self, now: float) -> None:
+        self.board.heartbeat(now, [r.name for r in self.running], self.speed)
 
     # -- the share
 
@@ -355,7 +275,7 @@ class HotFolder:
         if self.disk_hold is None:
             log.error("%s: the disk is full (%s); no job starts until space is freed", self.cfg.root, what)
         self.disk_hold = (free_bytes(self.cfg.root), time.monotonic())
-        self.last_status = -1e9
+        self.board.show_now()
         self.trouble(f"{self.cfg.root}: the disk is full; {what}; jobs wait in the queue "
                                   "until space is freed")
 
@@ -369,7 +289,7 @@ class HotFolder:
             log.info("%s: %s; the queue goes on", self.cfg.root,
                      f"{free // 1024} KiB free now" if grew else "trying again after a full disk")
             self.disk_hold = None
-            self.last_status = -1e9
+            self.board.show_now()
             return True
         return False
 
@@ -479,8 +399,7 @@ class HotFolder:
                   frames: int | None) -> None:
         """A job got its one report: history, batch, notification (the event follows its state)."""
         event = EVENT_FOR_STATE[JobState(report["status"])]
-        self.history.appendleft(report)
-        self._save_history()
+        self.history.add(report)
         if self.batch.started is None or self.batch.drained:
             self.batch = Batch(started=time.monotonic())
         self.batch.records.pop(key, None)
@@ -488,7 +407,7 @@ class HotFolder:
         self.batch.records[f"{key}#{self.batch.seq}"] = BatchJob(report["status"], 0, frames or report.get("frames"))
         self.batch.reports.append(report)
         getattr(self.notifier, event.value)(report, list(extra_urls))
-        self.last_status = -1e9  # show it now
+        self.board.show_now()
 
     def check_drained(self) -> None:
         b = self.batch
@@ -557,8 +476,7 @@ class HotFolder:
             key, path, attempts, why = got.returned
             self._queued_back(path, attempts, why, None)
         elif got.report is not None and got.already_recorded:
-            self.history.appendleft(got.report)  # the same report twice counts once (see _merge_history)
-            self._save_history()
+            self.history.add(got.report)  # the same report twice counts once
         elif got.report is not None:
             self._finished(got.key or got.report["name"], got.report, [], None)
 
@@ -652,7 +570,7 @@ class HotFolder:
         self.batch.records.pop(key, None)  # it will be seen again in the inbox
 
     def fail_before_start(self, wj: WorkJob, q: Queued, error: str) -> None:
-        report = reports.final_report(name=wj.name, status="failed", priority=q.priority, started_at=now_local(),
+        report = reports.final_report(name=wj.name, status=JobState.FAILED, priority=q.priority, started_at=now_local(),
                                       finished_at=now_local(), host=HOST, attempts=q.attempts + 1, error=error)
         claims.file_failed(self.places, wj, report, self.inbox.media_in_use)
         log.error("%s: failed: %s", wj.name, error)
@@ -660,147 +578,34 @@ class HotFolder:
 
     # -- what people see
 
-    @staticmethod
-    def _running_state(r: Running) -> str:
-        """Paused exactly while we hold the render. The render also says "paused" when a frame
-        checkpoint took a moment (a busy machine), and still does just after a resume: neither
-        is a pause anyone asked for."""
-        if r.render is not None and r.render.held:
-            return JobState.PAUSED
-        state = (r.progress or {}).get("status") or JobState.STARTING
-        live = (JobState.STARTING, JobState.RENDERING, JobState.VERIFYING)
-        return JobState(state) if state in live else JobState.RENDERING
-
-    @staticmethod
-    def _running_sidecar(r: Running, state: str) -> dict[str, Any]:
-        return reports.running_sidecar(name=r.name, priority=r.priority, state=state, progress=r.progress,
-                                       total_frames=r.frames, host=HOST, started_at=r.started_at,
-                                       attempts=r.attempts, now=now_local())
-
     def write_sidecars(self, now: float, force: bool = False) -> None:
-        interval = self.config.status_interval
-        for r in self.running:
-            state = self._running_state(r)
-            changed = r.sidecar is None or r.sidecar["status"] != state  # a new state shows at once
-            if not force and not changed and now - r.sidecar_at < interval:
-                continue
-            r.sidecar = self._running_sidecar(r, state)
-            r.sidecar_at = now
-            try:
-                write_json_atomic(r.wj.progress_path, r.sidecar)
-            except OSError as exc:
-                log.debug("%s: cannot write its sidecar: %s", r.name, exc)
-
-    def queue_plan(self) -> tuple[list[Queued], list[float], float]:
-        ordered = self.inbox.ordered()
-        running_left = []
-        for r in self.running:
-            p = r.progress or {}
-            left = p.get("estimated_remaining")
-            if left is None:
-                est = self.speed.estimate(r.frames or 0, r.settings.width, r.settings.height)
-                left = max(1.0, est - (now_local() - r.started_at).total_seconds())
-            running_left.append(float(left))
-        durations = []
-        known = [q.frames for q in ordered if q.frames]
-        avg = sum(known) / len(known) if known else 0
-        for q in ordered:
-            s = self.settings_for(q.options)
-            durations.append(self.speed.estimate(q.frames or int(avg), s.width, s.height))
-        starts, end = schedule(running_left, durations, self.config.workers)
-        return ordered, starts, end
+        self.board.write_running_sidecars(self.running, now, self.config.status_interval, force)
 
     def write_status(self, now: float, force: bool = False) -> None:
-        """status.json and status.html, and the queued jobs' sidecars. While nothing runs and
-        nothing changed they are refreshed only every IDLE_STATUS_INTERVAL: a paused queue of
-        10,000 jobs costs next to nothing."""
-        seen = (self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped)
-        changed = seen != self._status_seen
-        interval = self.config.status_interval if self.running or changed else IDLE_STATUS_INTERVAL
-        if not force and now - self.last_status < interval:
-            return
-        self.last_status = now
-        self._status_seen = seen
-        wall = now_local()
-        ordered, starts, end = self.queue_plan()
-        held = self.paused or self.stopped
-        queued_rows = []
-        for pos, (q, start) in enumerate(zip(ordered, starts), 1):
-            expected = None if held else wall.timestamp() + start
-            expected_dt = datetime.fromtimestamp(expected).astimezone() if expected is not None else None
-            if pos <= self.config.status_queue_rows:   # status.json stays small: counts for the rest
-                queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.QUEUED,
-                                                  priority=q.priority, position=pos,
-                                                  expected_start=reports.iso(expected_dt), attempts=q.attempts,
-                                                  error=q.option_error))
-            shown = (q.priority, q.attempts, reports.iso(expected_dt)[:16] if expected_dt else None)
-            if queued_sidecar_due(position=pos, written_position=q.sidecar_pos, expected_changed=shown != q.sidecar_key,
-                                  age=now - q.sidecar_at):
-                self.sidecars.submit(q.cand.path.parent / progress_name(q.cand.name), reports.queued_sidecar(
-                    name=display_name(q.cand.name), priority=q.priority, position=pos, expected_start=expected_dt,
-                    attempts=q.attempts, now=wall, last_error=q.last_error))
-                q.sidecar_key, q.sidecar_pos, q.sidecar_at = shown, pos, now
-        arriving = self.inbox.arriving()
-        for q in arriving[: max(0, self.config.status_queue_rows - len(queued_rows))]:
-            # seen but not ready (being copied, read, or waiting for its media): shown, without a place
-            queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.QUEUED,
-                                              priority=q.priority, attempts=q.attempts, error=q.option_error,
-                                              waiting=q.readiness))
-        # from what the render reported last, not from the sidecar written up to an interval ago:
-        # status.json would otherwise lag the renders by up to two intervals
-        running_rows = [reports.row_from_sidecar(self._running_sidecar(r, self._running_state(r)))
-                        for r in self.running]
-        running_rows += self._foreign_running_rows()
         if now - self.last_history_merge >= IDLE_STATUS_INTERVAL:
             self.last_history_merge = now
-            self._save_history(only_if_changed=True)
+            self.history.merge(only_if_changed=True)   # what another node's write may have dropped
         for r in self.running:
             rec = self.batch.records.get(r.key)
             if rec is not None:
                 frame = int((r.progress or {}).get("current_frame") or 0)
                 total = (r.progress or {}).get("total_frames") or r.frames
-                self.batch.records[r.key] = BatchJob("running", frame, total or rec.frames_total)
-        recs = list(self.batch.records.values())
-        counts = batch_counts(j.state for j in recs)
-        status = queue_status(self.paused, self.stopped or self.node.stopped_for_good, len(self.running))
-        completion = None
-        if not held and (ordered or self.running):
-            completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()
-        doc = reports.status_document(
-            now=wall, host=HOST, root=str(self.cfg.root), queue_status=status, share_ok=self.share_ok,
-            message=self.message or self.disk_message(), counts=counts, overall_percent=overall_percent(recs),
-            estimated_completion=completion, running=running_rows, queued=queued_rows,
-            finished=[reports.row_from_report(rep) for rep in self.history], history=self.config.history,
-            queued_total=len(ordered) + len(arriving))
-        if not self.places.marker.is_dir():
-            return  # the share went away just now: never write into the bare mount point
-        try:
-            write_json_atomic(self.cfg.root / "status.json", doc)
-        except OSError as exc:
-            log.warning("%s: cannot write status.json: %s", self.cfg.root, exc)
-            return
-        self._write_html(doc)
-        if not self.places.marker.is_dir():
-            # the share went away while we wrote: what landed in the bare mount point goes again
-            for name in ("status.json", "status.html"):
-                try:
-                    (self.cfg.root / name).unlink()
-                except OSError:
-                    pass
-
-    def _write_html(self, doc: dict[str, Any]) -> None:
-        try:
-            write_status_html(self.cfg.root, doc)
-        except OSError as exc:  # the share went away, the disk is full: not a bug
-            log.warning("%s: cannot write status.html: %s", self.cfg.root, exc)
-        except Exception:
-            log.exception("%s: cannot write status.html", self.cfg.root)
+                self.batch.records[r.key] = BatchJob(JobState.RENDERING, frame, total or rec.frames_total)
+        c = self.config
+        view = FolderView(
+            running=self.running, ordered=self.inbox.ordered(), arriving=self.inbox.arriving(),
+            version=(self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped),
+            batch=list(self.batch.records.values()), speed=self.speed, paused=self.paused, stopped=self.stopped,
+            stopped_for_good=self.node.stopped_for_good, share_ok=self.share_ok,
+            message=self.message or self.disk_message(), history=list(self.history), settings_for=self.settings_for,
+            workers=c.workers, rows=c.status_queue_rows, history_rows=c.history, status_interval=c.status_interval)
+        self.board.write_status(view, now, {r.wj.dir.name for r in self.node.running}, force)
 
     def close(self) -> None:
         if self.watcher is not None:
             self.watcher.stop()
         self.inbox.close()
-        self.sidecars.close()
+        self.board.close()
 
 
 def _failure_kind(value: Any) -> FailureKind:
