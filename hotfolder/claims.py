@@ -28,6 +28,7 @@ from typing import Any, Callable
 from hotfolder import failpoints
 from hotfolder.atomic import write_json_atomic
 from hotfolder.names import display_name
+from hotfolder.vocabulary import JobState
 from hotfolder.jobs import Candidate, bundle_project, progress_name, sidecar_name
 from hotfolder.queue import Lease, split_job_name, unique_name, unique_stem
 
@@ -331,7 +332,7 @@ def file_done(places: Places, wj: WorkJob, stem: str, report: dict[str, Any], in
     """After deliver_done: the job's own files to done/sources/<stem>/, the report, work/ cleaned."""
     sources = _mkdir_unique(places.done / "sources", stem, create_parent=True)
     report["source"] = places.rel(sources)
-    return _file(places, wj, {"to": "done", "stem": stem, "folder": places.rel(sources)}, report, in_use)
+    return _file(places, wj, {"to": JobState.DONE, "stem": stem, "folder": places.rel(sources)}, report, in_use)
 
 
 def file_failed(places: Places, wj: WorkJob, report: dict[str, Any], in_use: InUse | None = None) -> dict[str, Any]:
@@ -339,7 +340,7 @@ def file_failed(places: Places, wj: WorkJob, report: dict[str, Any], in_use: InU
     inbox again as it is), the report as failed/<stem>.json, work/ cleaned."""
     final, folder = _failed_folder(places, wj.name)
     report["source"] = places.rel(folder)
-    return _file(places, wj, {"to": "failed", "stem": final, "folder": places.rel(folder)}, report, in_use)
+    return _file(places, wj, {"to": JobState.FAILED, "stem": final, "folder": places.rel(folder)}, report, in_use)
 
 
 def _file(places: Places, wj: WorkJob, filing: dict[str, str], report: dict[str, Any],
@@ -360,7 +361,7 @@ def finish_filing(places: Places, wj: WorkJob, in_use: InUse | None = None) -> d
     report = json.loads((wj.dir / REPORT).read_text(encoding="utf-8"))
     folder = places.root / filing["folder"]
     folder.mkdir(parents=True, exist_ok=True)
-    if filing["to"] == "done":
+    if filing["to"] == JobState.DONE:
         names = _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else [])
         release_media(places, wj, in_use)   # the report is what people wait for: the inbox is tidy before it
         _move_files(wj.dir, names, folder)
@@ -371,7 +372,7 @@ def finish_filing(places: Places, wj: WorkJob, in_use: InUse | None = None) -> d
             _move_files(wj.dir, _job_files(wj), folder)
         release_media(places, wj, in_use)
     failpoints.hit("file.moved")
-    parent = places.done if filing["to"] == "done" else places.failed
+    parent = places.done if filing["to"] == JobState.DONE else places.failed
     write_json_atomic(parent / f"{filing['stem']}.json", report)
     failpoints.hit("file.reported")
     shutil.rmtree(wj.dir, ignore_errors=True)

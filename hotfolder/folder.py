@@ -380,7 +380,7 @@ class HotFolder:
 
     def _cancel_queued(self, q: Queued, why: str) -> None:
         now = now_local()
-        report = reports.final_report(name=q.cand.name, status="cancelled", priority=q.priority, started_at=None,
+        report = reports.final_report(name=q.cand.name, status=JobState.CANCELLED, priority=q.priority, started_at=None,
                                       finished_at=now, host=HOST, attempts=q.attempts, error=why)
         if claims.fail_from_inbox(self.places, q.cand, report, q.media) is not None:
             log.info("%s: cancelled", q.cand.key)
@@ -417,7 +417,7 @@ class HotFolder:
             return
         b.drained = True
         total = time.monotonic() - (b.started or time.monotonic())
-        done = sum(1 for r in b.reports if r["status"] == "done")
+        done = sum(1 for r in b.reports if r["status"] == JobState.DONE)
         log.info("%s: batch finished: %d done, %d not, in %.0f s", self.cfg.root, done, len(b.reports) - done, total)
         self.notifier.batch_done(list(b.reports), total)
 

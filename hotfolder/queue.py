@@ -8,11 +8,11 @@ from __future__ import annotations
 import heapq
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Literal, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from hotfolder.names import fit_name, name_bytes
+from hotfolder.vocabulary import JobState, QueueStatus
 
-QueueStatus = Literal["idle", "running", "paused", "stopped"]
 
 
 # --- priority and order ---------------------------------------------------------------
@@ -122,10 +122,10 @@ def lease_is_stale(lease: Lease | None, age: float, stale_after: float, *, this_
 def queue_status(paused: bool, stopped: bool, running: int) -> QueueStatus:
     """STOP wins over PAUSE; otherwise running when a job runs, else idle."""
     if stopped:
-        return "stopped"
+        return QueueStatus.STOPPED
     if paused:
-        return "paused"
-    return "running" if running else "idle"
+        return QueueStatus.PAUSED
+    return QueueStatus.RUNNING if running else QueueStatus.IDLE
 
 
 def may_claim(paused: bool, stopped: bool, share_ok: bool, running: int, workers: int) -> bool:
@@ -195,7 +195,7 @@ def overall_percent(jobs: Sequence[BatchJob]) -> float:
     for j in jobs:
         weight = float(j.frames_total) if j.frames_total else fallback
         total += weight
-        if j.state in ("done", "failed", "cancelled"):
+        if j.state in (JobState.DONE, JobState.FAILED, JobState.CANCELLED):
             done += weight
         elif j.frames_total:
             done += min(j.frames_done, j.frames_total)

@@ -11,7 +11,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from hotfolder.decisions import BatchCounts
 from hotfolder.names import display_name
-from hotfolder.vocabulary import FailureKind
+from hotfolder.vocabulary import FailureKind, JobState
 
 SCHEMA = 1
 
@@ -28,7 +28,7 @@ def queued_sidecar(*, name: str, priority: int, position: int, expected_start: d
                    attempts: int, now: datetime, last_error: str | None = None) -> dict[str, Any]:
     """The progress sidecar of a job waiting in the inbox."""
     return {
-        "schema": SCHEMA, "name": name, "status": "queued", "priority": priority, "position": position,
+        "schema": SCHEMA, "name": name, "status": JobState.QUEUED, "priority": priority, "position": position,
         "expected_start": iso(expected_start), "attempts": attempts, "last_error": last_error,
         "updated_at": iso(now),
     }
@@ -43,7 +43,7 @@ def running_sidecar(*, name: str, priority: int, state: str, progress: Mapping[s
     total = p.get("total_frames") or total_frames or 0
     frame = int(p.get("current_frame") or 0)
     remaining = p.get("estimated_remaining")
-    eta = None if state == "paused" else (p.get("eta") or iso_in(now, remaining))
+    eta = None if state == JobState.PAUSED else (p.get("eta") or iso_in(now, remaining))
     return {
         "schema": SCHEMA, "name": name, "status": state, "priority": priority,
         "percent": round(100.0 * frame / total, 2) if total else 0.0,
@@ -113,7 +113,7 @@ def _readable_row(row: JobRow) -> JobRow:
 
 def row_from_report(report: Mapping[str, Any]) -> JobRow:
     return JobRow(name=report["name"], state=report["status"], priority=report.get("priority"),
-                  percent=100.0 if report["status"] == "done" else 0.0, host=report.get("host"),
+                  percent=100.0 if report["status"] == JobState.DONE else 0.0, host=report.get("host"),
                   renderer=report.get("renderer"), started_at=report.get("started_at"),
                   finished_at=report.get("finished_at"), duration=report.get("duration"),
                   attempts=report.get("attempts") or 0, output=report.get("output"),
@@ -122,7 +122,7 @@ def row_from_report(report: Mapping[str, Any]) -> JobRow:
 
 def row_from_sidecar(sidecar: Mapping[str, Any]) -> JobRow:
     """A running job's row from its progress sidecar."""
-    return JobRow(name=sidecar["name"], state="paused" if sidecar["status"] == "paused" else "running",
+    return JobRow(name=sidecar["name"], state=JobState.PAUSED if sidecar["status"] == JobState.PAUSED else JobState.RUNNING,
                   priority=sidecar.get("priority"), percent=sidecar.get("percent") or 0.0,
                   fps=sidecar.get("fps") or 0.0, eta=sidecar.get("eta"),
                   estimated_remaining=sidecar.get("estimated_remaining"), host=sidecar.get("host"),

@@ -17,6 +17,7 @@ class JobState(StrEnum):
     RENDERING = "rendering"
     PAUSED = "paused"
     VERIFYING = "verifying"
+    RUNNING = "running"        # a row of status.json: starting, rendering or verifying
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"

@@ -1,10 +1,10 @@
 """One job in a child process: the GL context lives here, so a crash or a kill of the render
 cannot take the daemon down, and STOP/cancel can always end it.
 
-The daemon starts `child_main` with the multiprocessing "spawn" context and talks to it
+The local executor (local_executor.py) starts `child_main` with the multiprocessing "spawn" context and talks to it
 through a one-way pipe (child → daemon: progress and the outcome) and two events
 (daemon → child: pause, abort). The outcome is one message:
-    ("done", {...ExportResult...}) | ("failed", {"kind", "error"}) | ("aborted", {"reason"})
+    (RenderEnd.DONE, {...ExportResult...}) | (RenderEnd.FAILED, {"kind": FailureKind, "error"}) | (RenderEnd.ABORTED, {"reason"})
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from typing import Any
 
 from hotfolder import failpoints
 from hotfolder.settings import RenderSettings
+from hotfolder.vocabulary import FailureKind, RenderEnd
 
 log = logging.getLogger("hotfolder.worker")
 
@@ -86,21 +87,21 @@ def child_main(job: WorkerJob, conn: Any, pause: Any, abort: Any, parent_pid: in
     if os.getppid() != parent_pid:
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is the daemon's to handle
-    outcome: tuple[str, dict[str, Any]]
+    outcome: tuple[RenderEnd, dict[str, Any]]
     try:
         _setup_logging(job)
     except OSError as exc:  # its work folder vanished (the share went away) or cannot be written
-        outcome = ("failed", {"kind": "disk_full" if _disk_full(exc) else "render",
+        outcome = (RenderEnd.FAILED, {"kind": FailureKind.DISK_FULL if _disk_full(exc) else FailureKind.RENDER,
                               "error": f"cannot write the job's log: {exc}"})
         log.error("%s", outcome[1]["error"])
     else:
         try:
-            outcome = ("done", _run(job, conn, Control(pause, abort, parent_pid)))
+            outcome = (RenderEnd.DONE, _run(job, conn, Control(pause, abort, parent_pid)))
         except BaseException as exc:  # every way out is reported; the daemon decides what it means
             outcome = _classify(exc)
-            if outcome[0] == "failed":
+            if outcome[0] == RenderEnd.FAILED:
                 log.error("%s", outcome[1]["error"])
-                if outcome[1]["kind"] == "bug":
+                if outcome[1]["kind"] == FailureKind.BUG:
                     log.error("%s", "".join(traceback.format_exception(exc)).rstrip())
             else:
                 log.info("render aborted")
@@ -151,22 +152,22 @@ def _disk_full(exc: BaseException) -> bool:
     return False
 
 
-def _classify(exc: BaseException) -> tuple[str, dict[str, Any]]:
+def _classify(exc: BaseException) -> tuple[RenderEnd, dict[str, Any]]:
     from hotfolder.errors import ExportAborted, ProjectError, RenderError
 
     if isinstance(exc, ExportAborted):
-        return "aborted", {"reason": exc.reason}
+        return RenderEnd.ABORTED, {"reason": exc.reason}
     if not isinstance(exc, ProjectError) and _disk_full(exc):
-        return "failed", {"kind": "disk_full", "error": str(exc)}  # not the job's fault: the daemon retries
+        return RenderEnd.FAILED, {"kind": FailureKind.DISK_FULL, "error": str(exc)}  # not the job's fault: the daemon retries
     if isinstance(exc, ProjectError):
-        return "failed", {"kind": "project", "error": str(exc)}
+        return RenderEnd.FAILED, {"kind": FailureKind.PROJECT, "error": str(exc)}
     if isinstance(exc, RenderError):
-        return "failed", {"kind": "render", "error": str(exc)}
+        return RenderEnd.FAILED, {"kind": FailureKind.RENDER, "error": str(exc)}
     if isinstance(exc, MemoryError):
-        return "failed", {"kind": "render", "error": "out of memory"}
+        return RenderEnd.FAILED, {"kind": FailureKind.RENDER, "error": "out of memory"}
     if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-        return "aborted", {"reason": type(exc).__name__}
-    return "failed", {"kind": "bug", "error": f"{type(exc).__name__}: {exc}"}
+        return RenderEnd.ABORTED, {"reason": type(exc).__name__}
+    return RenderEnd.FAILED, {"kind": FailureKind.BUG, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def log_tail(path: Path, lines: int) -> list[str]:
