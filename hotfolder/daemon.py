@@ -353,7 +353,7 @@ class Daemon:
             for root in self.roots:
                 if root.share_ok:
                     root.history.merge(only_if_changed=True)  # what another node's write may have dropped
-                    root.message = "the daemon stopped" if self.shutdown_at is not None else None
+                    root.message = "the daemon is not running (it was shut down)" if self.shutdown_at is not None else None
                     root.write_status(time.monotonic(), force=True)
                 root.close()
                 root.notifier.close(2.0)

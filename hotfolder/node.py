@@ -26,7 +26,7 @@ class Node:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     wake_event: threading.Event = field(default_factory=threading.Event)
     running: list[Any] = field(default_factory=list)     # the renders under way (folder.Running)
-    stopped_for_good: bool = False                        # after SIGTERM: status says "stopped"
+    stopped_for_good: bool = False                        # after SIGTERM: status says "not_running"
     _alerts: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -119,8 +119,11 @@ def lease_is_stale(lease: Lease | None, age: float, stale_after: float, *, this_
 
 # --- control state ---------------------------------------------------------------------
 
-def queue_status(paused: bool, stopped: bool, running: int) -> QueueStatus:
-    """STOP wins over PAUSE; otherwise running when a job runs, else idle."""
+def queue_status(paused: bool, stopped: bool, running: int, shut_down: bool = False) -> QueueStatus:
+    """A daemon that shut down says so; then STOP wins over PAUSE; otherwise running when a job
+    runs, else idle. Only a STOP file means "stopped"."""
+    if shut_down:
+        return QueueStatus.NOT_RUNNING
     if stopped:
         return QueueStatus.STOPPED
     if paused:

@@ -173,7 +173,7 @@ class StatusBoard:
         # status.json would otherwise lag the renders by up to two intervals
         running_rows = [reports.row_from_sidecar(running_sidecar(r, running_state(r))) for r in view.running]
         running_rows += self._foreign_running_rows(ours)
-        status = queue_status(view.paused, view.stopped or view.stopped_for_good, len(view.running))
+        status = queue_status(view.paused, view.stopped, len(view.running), shut_down=view.stopped_for_good)
         completion = None
         if not held and (view.ordered or view.running):
             completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()

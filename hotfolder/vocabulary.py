@@ -31,7 +31,8 @@ class QueueStatus(StrEnum):
     IDLE = "idle"
     RUNNING = "running"
     PAUSED = "paused"
-    STOPPED = "stopped"
+    STOPPED = "stopped"            # a STOP file holds the queue
+    NOT_RUNNING = "not_running"    # the daemon that wrote this has shut down
 
 
 class RenderEnd(StrEnum):

@@ -124,4 +124,4 @@ def test_sigterm_puts_the_running_job_back_within_ten_seconds(tmp_path: Path):
         side = json.loads((root / "inbox" / "term.ass.progress.json").read_text())
         assert side["status"] == "queued" and side["attempts"] == 0
     final = json.loads((root / "status.json").read_text())
-    assert final["message"] == "the daemon stopped" and final["queue_status"] == "stopped"
+    assert final["message"] == "the daemon is not running (it was shut down)" and final["queue_status"] == "not_running"

@@ -87,6 +87,7 @@ def test_queue_status_and_claiming():
     assert queue_status(False, False, 1) == "running"
     assert queue_status(True, False, 1) == "paused"
     assert queue_status(True, True, 0) == "stopped"
+    assert queue_status(True, True, 2, shut_down=True) == "not_running"   # only a STOP file means stopped
     assert may_claim(False, False, True, 0, 1)
     assert not may_claim(True, False, True, 0, 1)
     assert not may_claim(False, True, True, 0, 1)
