@@ -214,6 +214,19 @@ def media_conflict(rel: str, *, is_dir: bool, project_suffixes: Collection[str],
     return None
 
 
+# --- cancels ------------------------------------------------------------------------------------------
+
+def cancel_targets(request: str, jobs: Iterable[str]) -> list[str]:
+    """Which jobs a cancel request names. `jobs` are the queued and running jobs by their path
+    below inbox/ ("high/dup.ass"); `request` is such a path, or a bare name that then must be
+    one job's name. A request may name one job, none or several: only one is a cancel."""
+    keys = list(jobs)
+    if "/" in request:
+        return [k for k in keys if k == request]
+    exact = [k for k in keys if k == request]
+    return exact or [k for k in keys if k.rsplit("/", 1)[-1] == request]
+
+
 # --- the batch ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

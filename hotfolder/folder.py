@@ -22,10 +22,10 @@ from hotfolder import claims, recovery, reports
 from hotfolder.atomic import dead_writer_temp, write_json_atomic
 from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
-from hotfolder.decisions import FinishAction, RenderOutcome, decide_finish
+from hotfolder.decisions import FinishAction, RenderOutcome, cancel_targets, decide_finish
 from hotfolder.executor import Render
 from hotfolder.inbox import Inbox, Queued, ScanChanges
-from hotfolder.jobs import JobOptions, cancel_name, progress_name
+from hotfolder.jobs import CANCEL_SUFFIX, JobOptions, cancel_name, progress_name
 from hotfolder.names import display_name
 from hotfolder.node import Node
 from hotfolder.queue import BatchJob, Lease, Speed, lease_is_stale
@@ -39,7 +39,6 @@ from hotfolder.worker import log_tail
 log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
 
 CHANGED_PATHS_MAX = 500   # more changes than this at once: a full rescan is cheaper
-CANCEL_ORPHAN_SECONDS = 60.0
 SHARE_ALERT_SECONDS = 180.0
 DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
 DISK_RETRY_SECONDS = 600.0     # … or after this long anyway (space may have been freed and used again)
@@ -357,26 +356,35 @@ class HotFolder:
     # -- cancels
 
     def handle_cancels(self, now: float) -> None:
-        for path, seen_at in list(self.cancels.items()):
-            target = path.name  # `<job name>.cancel`, shortened as progress names are for long names
-            hit = False
-            for r in self.running:
-                if cancel_name(r.name) == target and r.abort_reason is None:
-                    log.info("%s: cancel requested (%s)", display_name(r.name), display_name(path.name))
-                    request_abort(r, AbortReason.CANCEL)
-                    hit = True
-            for key, q in list(self.inbox.queued.items()):
-                if cancel_name(q.cand.name) == target:
-                    self._cancel_queued(q, f"Cancelled by {display_name(path.name)} before it started.")
-                    hit = True
-            if hit or now - seen_at > CANCEL_ORPHAN_SECONDS:
-                if not hit:
-                    log.info("%s names no job here; removed", path)
-                try:
-                    path.unlink()
-                except OSError:
-                    pass
-                self.cancels.pop(path, None)
+        """Each `.cancel` file ends the one job it names, queued or running now; one that names
+        no job, or several, is removed at once (and logged), so it never cancels a later drop."""
+        if not self.cancels:
+            return
+        running = {r.key: r for r in self.running}
+        queued = {k: q for k, q in self.inbox.queued.items()}
+        keys = [*running, *queued]
+        for path in list(self.cancels):
+            self.cancels.pop(path, None)
+            if path.parent == self.cfg.root:   # ROOT/<name>.cancel: a bare name
+                targets = cancel_targets(path.name[: -len(CANCEL_SUFFIX)], keys)
+            else:                              # beside the job in the inbox (a long name's is shortened)
+                targets = [k for k in keys if (self.places.inbox / k).parent == path.parent
+                           and cancel_name(k.rsplit("/", 1)[-1]) == path.name]
+            shown = display_name(str(path.relative_to(self.cfg.root)) if path.is_relative_to(self.cfg.root) else path.name)
+            if len(targets) == 1 and targets[0] in running and running[targets[0]].abort_reason is None:
+                log.info("%s: cancel requested (%s)", display_name(targets[0]), shown)
+                request_abort(running[targets[0]], AbortReason.CANCEL)
+            elif len(targets) == 1 and targets[0] in queued:
+                self._cancel_queued(queued[targets[0]], f"Cancelled by {shown} before it started.")
+            elif not targets:
+                log.warning("%s names no queued or running job; removed", shown)
+            else:
+                log.warning("%s names several jobs (%s); removed, nothing cancelled: name one as "
+                            "inbox/<folder>/<name>.cancel", shown, ", ".join(display_name(t) for t in targets))
+            try:
+                path.unlink()
+            except OSError:
+                pass
 
     def _cancel_queued(self, q: Queued, why: str) -> None:
         now = now_local()

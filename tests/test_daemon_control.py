@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -104,6 +106,45 @@ def test_cancel_a_queued_and_a_running_job(tmp_path: Path):
     assert (root / "failed" / "running" / "running.ass").exists() and (root / "failed" / "waiting" / "waiting.ass").exists()
     assert reports["running.json"]["started_at"] and "rendering" in reports["running.json"]["error"]
     assert not done_reports(root) and not list((root / "inbox").glob("*.ass*"))
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hotfolder", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_cancel_names_one_job_and_never_a_later_drop(tmp_path: Path):
+    root = make_root(tmp_path)
+    (root / "PAUSE").touch()
+    for folder in ("high", "low"):
+        (root / "inbox" / folder).mkdir()
+        (root / "inbox" / folder / "dup.ass").write_text(ass_text(2))
+    (root / "inbox" / "q2.ass").write_text(ass_text(2))
+    cfg = write_config(tmp_path, [root])
+    with Daemon(cfg) as d:
+        wait_for(lambda: (s := read_json(root / "status.json")) and s["queued_jobs"] == 3, 20, "three queued", d)
+        # the CLI: a typo, a name nobody has and an ambiguous name cancel nothing and leave no file
+        for request in ("q2", "nosuch.ass", "dup.ass"):
+            out = _cli("cancel", str(root), request)
+            assert out.returncode == 1, (request, out)
+            assert "nothing cancelled" in out.stderr
+        assert "high/dup.ass" in _cli("cancel", str(root), "dup.ass").stderr   # the candidates are listed
+        assert not [p for p in root.rglob("*.cancel")]
+        # a cancel file written by hand that names no job is removed at once…
+        (root / "inbox" / "q2.cancel").touch()
+        (root / "dup.ass.cancel").touch()   # …and so is one naming several
+        wait_for(lambda: not [p for p in root.rglob("*.cancel")], 10, "stray cancel files removed", d)
+        # …so a bundle q2/ dropped later is not cancelled on arrival
+        (root / "inbox" / "q2").mkdir()
+        (root / "inbox" / "q2" / "song.ass").write_text(ass_text(2))
+        out = _cli("cancel", str(root), "high/dup.ass")
+        assert out.returncode == 0, out
+        cancelled = wait_for(lambda: failed_reports(root), 20, "one cancelled job", d)
+        time.sleep(1.0)
+        assert list(cancelled) == ["dup.json"] and cancelled["dup.json"]["status"] == "cancelled"
+        assert (root / "failed" / "dup" / "dup.ass").exists() and (root / "inbox" / "low" / "dup.ass").exists()
+        (root / "PAUSE").unlink()
+        wait_for(lambda: len(done_reports(root)) == 3, 90, "the other three done", d)
+    assert len(failed_reports(root)) == 1
 
 
 def test_sigterm_puts_the_running_job_back_within_ten_seconds(tmp_path: Path):

@@ -190,3 +190,15 @@ def test_display_name_and_short_name():
     assert display_name("fine é.ass") == "fine é.ass"
     assert display_name("\ud800 odd") == "\ufffd odd"
     assert len(os.fsencode(short_name("é" * 100, 64))) <= 64
+
+
+def test_cancel_names_one_job():
+    from hotfolder.decisions import cancel_targets
+
+    jobs = ["song.ass", "high/dup.ass", "low/dup.ass", "q2.ass", "q2"]
+    assert cancel_targets("song.ass", jobs) == ["song.ass"]
+    assert cancel_targets("high/dup.ass", jobs) == ["high/dup.ass"]
+    assert cancel_targets("dup.ass", jobs) == ["high/dup.ass", "low/dup.ass"]    # ambiguous: no cancel
+    assert cancel_targets("q2", jobs) == ["q2"]                                   # the bundle, not q2.ass
+    assert cancel_targets("nosuch.ass", jobs) == []
+    assert cancel_targets("mid/dup.ass", jobs) == []
