@@ -26,9 +26,9 @@ from hotfolder.folder import HotFolder, Queued, Running, make_notifier, now_loca
 from hotfolder.node import Node
 from hotfolder.leasekeeper import LeaseKeeper
 from hotfolder.jobs import media_problems, output_name
-from hotfolder.queue import BatchJob, may_claim, split_job_name
+from hotfolder.queue import may_claim, split_job_name
 from hotfolder.names import display_name
-from hotfolder.vocabulary import AbortReason, FailureKind, JobState
+from hotfolder.vocabulary import AbortReason, FailureKind
 from hotfolder.watch import FolderWatcher
 from hotfolder.executor import Executor, RenderRequest
 from hotfolder.local_executor import LocalExecutor
@@ -183,8 +183,6 @@ class Daemon:
             wj.save()
         except OSError as exc:  # e.g. the share went away this moment: the render is tracked anyway
             log.warning("%s: cannot update job.json: %s", wj.name, exc)
-        rec = root.batch.records.get(q.cand.key)
-        root.batch.records[q.cand.key] = BatchJob(JobState.RENDERING, 0, q.frames if rec is None else rec.frames_total)
         log.info("%s: started (priority %d, attempt %d, %s)", display_name(wj.name), q.priority, attempts, render.ident)
         root.write_sidecars(time.monotonic(), force=True)
         return True
@@ -267,7 +265,7 @@ class Daemon:
             if root.share_ok:
                 root.write_sidecars(now)
                 root.write_status(now)
-                root.check_drained()
+                root.check_drained(now)
         self._systemd_tick(now)
 
     def claim_free_workers(self) -> None:
@@ -304,6 +302,8 @@ class Daemon:
                 return False
             if root.inbox.queued and not root.stopped:
                 return False
+            if root.batch_record is not None and root.batch_record.open and not root.stopped:
+                return False   # the batch is closed (and told) before a one-off run ends
         return True
 
     def run(self) -> int:

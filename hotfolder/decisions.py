@@ -229,6 +229,21 @@ def cancel_targets(request: str, jobs: Iterable[str]) -> list[str]:
 
 # --- the batch ---------------------------------------------------------------------------------------
 
+class BatchAction(StrEnum):
+    NOTHING = "nothing"
+    OPEN = "open"      # work is here and no batch is open: open one
+    CLOSE = "close"    # the root stayed idle: close the batch (one node sends batch_done)
+
+
+def decide_batch(*, busy: bool, batch_open: bool, idle_for: float, grace: float) -> BatchAction:
+    """The root's batch from what this node sees of the root (all nodes see the same share)."""
+    if busy:
+        return BatchAction.NOTHING if batch_open else BatchAction.OPEN
+    if batch_open and idle_for >= grace:
+        return BatchAction.CLOSE
+    return BatchAction.NOTHING
+
+
 @dataclass(frozen=True)
 class BatchCounts:
     total: int = 0

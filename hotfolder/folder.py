@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,14 @@ from hotfolder import claims, recovery, reports
 from hotfolder.atomic import dead_writer_temp, write_json_atomic
 from hotfolder.claims import HOST, Places, WorkJob
 from hotfolder.config import Config, HotfolderConfig
-from hotfolder.decisions import FinishAction, RenderOutcome, cancel_targets, decide_finish
+from hotfolder.batch import BatchRecord, SharedBatch, reports_in
+from hotfolder.decisions import BatchAction, FinishAction, RenderOutcome, cancel_targets, decide_batch, decide_finish
 from hotfolder.executor import Render
 from hotfolder.inbox import Inbox, Queued, ScanChanges
 from hotfolder.jobs import CANCEL_SUFFIX, JobOptions, cancel_name, progress_name
 from hotfolder.names import display_name
 from hotfolder.node import Node
-from hotfolder.queue import BatchJob, Lease, Speed, lease_is_stale
+from hotfolder.queue import Lease, Speed, lease_is_stale
 from hotfolder.settings import RenderSettings
 from hotfolder.history import History
 from hotfolder.status_board import IDLE_STATUS_INTERVAL, FolderView, StatusBoard, now_local
@@ -38,6 +39,7 @@ from hotfolder.worker import log_tail
 
 log = logging.getLogger("hotfolder.daemon")  # one logger name for everything the daemon does
 
+DRAIN_GRACE = 3.0         # seconds a root must stay idle before its batch is closed
 CHANGED_PATHS_MAX = 500   # more changes than this at once: a full rescan is cheaper
 SHARE_ALERT_SECONDS = 180.0
 DISK_RETRY_BYTES = 1 << 20     # a full disk: claims resume once this much more space is free …
@@ -105,15 +107,6 @@ class Running:
         return self.wj.name
 
 
-@dataclass
-class Batch:
-    started: float | None = None
-    records: dict[str, BatchJob] = field(default_factory=dict)
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    drained: bool = False
-    seq: int = 0
-
-
 def request_abort(r: Running, reason: AbortReason) -> None:
     """Ask a render to stop. The first reason stands (a cancel is not turned into a STOP), except
     that a shutdown overrides a lost share: the job then goes back to the inbox either way."""
@@ -148,7 +141,9 @@ class HotFolder:
         self.last_work_check = -1e9
         self.last_history_merge = -1e9
         self.lease_seen: dict[str, tuple[float, float]] = {}
-        self.batch = Batch()
+        self.batch = SharedBatch(self.places.marker)
+        self.batch_record: BatchRecord | None = None   # the root's batch as last read
+        self.idle_since: float | None = None           # when this node last saw the root go idle
         self.history = History(self.places.marker, node.config.history)
         self.speed = Speed()
         self.board = StatusBoard(self.places, node.node_id, node.gpu)
@@ -328,16 +323,8 @@ class HotFolder:
         """The batch and the cancels follow what the inbox saw."""
         if changes is None:
             return
-        for key in changes.new:
-            self._batch_add(key)   # part of the batch from the moment it is seen, even while arriving
-        for key, frames in changes.frames.items():
-            rec = self.batch.records.get(key)
-            if rec is not None:
-                self.batch.records[key] = BatchJob(rec.state, rec.frames_done, frames)
-        for key in changes.removed:
-            rec = self.batch.records.get(key)
-            if rec is not None and rec.state == JobState.QUEUED:
-                del self.batch.records[key]  # deleted by a person: no longer part of the batch
+        if changes.new:   # part of the root's batch from the moment it is seen, even while arriving
+            self.batch_record = self.batch.ensure_open(now_local())
         if changes.cancels is None:
             return   # a look at a few jobs, not at the cancel files
         for p in changes.cancels:
@@ -389,7 +376,7 @@ class HotFolder:
     def _cancel_queued(self, q: Queued, why: str) -> None:
         now = now_local()
         report = reports.final_report(name=q.cand.name, status=JobState.CANCELLED, priority=q.priority, started_at=None,
-                                      finished_at=now, host=HOST, attempts=q.attempts, error=why)
+                                      finished_at=now, host=self.node.node_id, attempts=q.attempts, error=why)
         if claims.fail_from_inbox(self.places, q.cand, report, q.media) is not None:
             log.info("%s: cancelled", q.cand.key)
             self.inbox.forget(q.cand.key)
@@ -397,37 +384,52 @@ class HotFolder:
 
     # -- finishing
 
-    def _batch_add(self, key: str) -> None:
-        if self.batch.drained or self.batch.started is None:
-            self.batch = Batch(started=time.monotonic())
-        if key not in self.batch.records:
-            self.batch.records[key] = BatchJob(JobState.QUEUED, 0, None)
-
     def _finished(self, key: str, report: dict[str, Any], extra_urls: tuple[str, ...] | list[str],
                   frames: int | None) -> None:
-        """A job got its one report: history, batch, notification (the event follows its state)."""
+        """A job got its one report: history (which the root's batch counts), notification (the
+        event follows its state)."""
         event = EVENT_FOR_STATE[JobState(report["status"])]
         self.history.add(report)
-        if self.batch.started is None or self.batch.drained:
-            self.batch = Batch(started=time.monotonic())
-        self.batch.records.pop(key, None)
-        self.batch.seq += 1
-        self.batch.records[f"{key}#{self.batch.seq}"] = BatchJob(report["status"], 0, frames or report.get("frames"))
-        self.batch.reports.append(report)
         getattr(self.notifier, event.value)(report, list(extra_urls))
         self.board.show_now()
 
-    def check_drained(self) -> None:
-        b = self.batch
-        if b.drained or not b.reports or not self.share_ok:
+    def check_drained(self, now: float) -> None:
+        """The root's batch: open while any node has work here, closed (one batch_done, sent by
+        whichever node wins the close) once the root stayed idle for DRAIN_GRACE seconds, so a
+        report another node is writing this moment is counted."""
+        if not self.share_ok:
             return
-        if self.inbox.queued or self.running:
+        try:
+            in_work = any(not n.startswith(".") or n.startswith(recovery.RECOVER_PREFIX)
+                          for n in os.listdir(self.places.work))
+        except OSError:
             return
-        b.drained = True
-        total = time.monotonic() - (b.started or time.monotonic())
-        done = sum(1 for r in b.reports if r["status"] == JobState.DONE)
-        log.info("%s: batch finished: %d done, %d not, in %.0f s", self.cfg.root, done, len(b.reports) - done, total)
-        self.notifier.batch_done(list(b.reports), total)
+        record = self.batch.read()
+        self.batch_record = record
+        busy = self.inbox.pending() > 0 or in_work or bool(self.running)
+        if busy:
+            self.idle_since = None
+        elif self.idle_since is None:
+            self.idle_since = now
+        action = decide_batch(busy=busy, batch_open=record is not None and record.open,
+                              idle_for=now - self.idle_since if self.idle_since is not None else 0.0,
+                              grace=DRAIN_GRACE)
+        if action is BatchAction.OPEN:
+            self.batch_record = self.batch.ensure_open(now_local())
+        elif action is BatchAction.CLOSE and record is not None:
+            wall = now_local()
+            if not self.batch.try_close(record, wall):
+                return   # another node closed it (and told people)
+            self.history.merge()
+            reports = reports_in(BatchRecord(record.id, record.started_at, wall), self.history)
+            self.batch_record = self.batch.read()
+            if reports:
+                total = (wall - record.started_at).total_seconds()
+                done = sum(1 for r in reports if r["status"] == JobState.DONE)
+                log.info("%s: batch finished: %d done, %d not, in %.0f s", self.cfg.root, done, len(reports) - done,
+                         total)
+                self.notifier.batch_done(list(reports), total)
+            self.board.show_now()
 
     # -- leases and jobs left in work/
 
@@ -473,7 +475,7 @@ class HotFolder:
     def _take_back(self, d: Path, lease: Lease | None) -> None:
         try:
             got = recovery.recover(self.places, d, lease, our_lease=self.node.lease, now=now_local(),
-                                   max_attempts=self.config.max_attempts, log_lines=self.config.log_tail_lines,
+                                   max_attempts=self.config.max_attempts, log_lines=self.config.log_tail_lines, host=self.node.node_id,
                                    in_use=self.inbox.media_in_use)
         except OSError as exc:  # tried again at the next look at work/
             log.error("%s: cannot take back %s: %s", self.cfg.root, display_name(d.name), exc)
@@ -516,7 +518,7 @@ class HotFolder:
                                                max_attempts=self.config.max_attempts))
         now = now_local()
         logs = log_tail(r.wj.log_path, self.config.log_tail_lines)
-        common = dict(name=r.name, priority=r.priority, started_at=r.started_at, finished_at=now, host=HOST,
+        common = dict(name=r.name, priority=r.priority, started_at=r.started_at, finished_at=now, host=self.node.node_id,
                       attempts=r.attempts, settings=_settings_json(r.settings))
         renderer = (r.progress or {}).get("renderer") or None
         action = decision.action
@@ -549,7 +551,6 @@ class HotFolder:
             if why and action is FinishAction.REQUEUE:
                 log.warning("%s: %s; back in the queue", r.name, why)
             self._return(r.wj, r.attempts - (1 if action is FinishAction.REQUEUE else 0), why)
-            self._batch_requeue(r.key)
             return
         if action is FinishAction.CANCEL:
             report = reports.final_report(**common, status=JobState.CANCELLED, error="Cancelled while rendering.",
@@ -574,12 +575,9 @@ class HotFolder:
         log.error("%s: failed: %s", r.name, error)
         self._finished(r.key, report, r.options.notify, r.frames)
 
-    def _batch_requeue(self, key: str) -> None:
-        self.batch.records.pop(key, None)  # it will be seen again in the inbox
-
     def fail_before_start(self, wj: WorkJob, q: Queued, error: str) -> None:
         report = reports.final_report(name=wj.name, status=JobState.FAILED, priority=q.priority, started_at=now_local(),
-                                      finished_at=now_local(), host=HOST, attempts=q.attempts + 1, error=error)
+                                      finished_at=now_local(), host=self.node.node_id, attempts=q.attempts + 1, error=error)
         claims.file_failed(self.places, wj, report, self.inbox.media_in_use)
         log.error("%s: failed: %s", wj.name, error)
         self._finished(q.cand.key, report, q.options.notify, None)
@@ -593,17 +591,11 @@ class HotFolder:
         if now - self.last_history_merge >= IDLE_STATUS_INTERVAL:
             self.last_history_merge = now
             self.history.merge(only_if_changed=True)   # what another node's write may have dropped
-        for r in self.running:
-            rec = self.batch.records.get(r.key)
-            if rec is not None:
-                frame = int((r.progress or {}).get("current_frame") or 0)
-                total = (r.progress or {}).get("total_frames") or r.frames
-                self.batch.records[r.key] = BatchJob(JobState.RENDERING, frame, total or rec.frames_total)
         c = self.config
         view = FolderView(
             running=self.running, ordered=self.inbox.ordered(), arriving=self.inbox.arriving(),
             version=(self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped),
-            batch=list(self.batch.records.values()), speed=self.speed, paused=self.paused, stopped=self.stopped,
+            finished=reports_in(self.batch_record, self.history) if self.batch_record else [], speed=self.speed, paused=self.paused, stopped=self.stopped,
             stopped_for_good=self.node.stopped_for_good, share_ok=self.share_ok,
             message=self.message or self.disk_message(), history=list(self.history), settings_for=self.settings_for,
             workers=c.workers, rows=c.status_queue_rows, history_rows=c.history, status_interval=c.status_interval)

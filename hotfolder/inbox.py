@@ -284,6 +284,10 @@ class Inbox:
         self._ordered = (self.order_version, result)
         return list(result)
 
+    def pending(self) -> int:
+        """Jobs waiting in the inbox, ready or not."""
+        return len(self.queued)
+
     def has_ready(self) -> bool:
         return bool(self.ordered())
 

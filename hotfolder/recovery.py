@@ -85,7 +85,7 @@ def _only_lease(folder: Path) -> bool:
 
 
 def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, now: datetime,
-            max_attempts: int, log_lines: int, in_use: claims.InUse | None = None) -> Recovered:
+            max_attempts: int, log_lines: int, in_use: claims.InUse | None = None, host: str = HOST) -> Recovered:
     """Take one stale work folder back. Raises OSError when the share fails halfway (the next
     look at work/ tries again: every step is safe to repeat)."""
     # take it over with one rename, so two nodes noticing at once do not both act; a folder we
@@ -106,7 +106,7 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
         if action is RecoveryAction.REMOVE_EMPTY:
             shutil.rmtree(mine, ignore_errors=True)
             return Recovered()
-        return quarantine(places, mine, d.name, now)
+        return quarantine(places, mine, d.name, now, host)
     wj.meta["key"] = wj.meta.get("key") or wj.name
     attempts = int(wj.meta.get("attempts") or 1)
     out_name = wj.meta.get("output")
@@ -146,7 +146,7 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
         frames, seconds = probe_video(places.root / video)
         report = reports.final_report(name=wj.name, status=JobState.DONE, priority=wj.meta.get("priority"),
                                       started_at=_parse_time(wj.meta.get("started_at")), finished_at=now,
-                                      host=HOST, attempts=attempts, output=video, poster=poster, frames=frames,
+                                      host=host, attempts=attempts, output=video, poster=poster, frames=frames,
                                       video_duration=seconds, log=log_tail(wj.log_path, log_lines))
         claims.file_done(places, wj, stem, report, in_use)
         return Recovered(key=key, report=report)
@@ -154,7 +154,7 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
         error = (f"The render was interrupted {attempts} times (its process or machine stopped, last on "
                  f"{who}); it was not tried again.")
         report = reports.final_report(name=wj.name, status=JobState.FAILED, priority=wj.meta.get("priority"),
-                                      started_at=None, finished_at=now, host=HOST, attempts=attempts,
+                                      started_at=None, finished_at=now, host=host, attempts=attempts,
                                       error=reports.human_error(FailureKind.INTERRUPTED, error),
                                       log=log_tail(wj.log_path, log_lines))
         claims.file_failed(places, wj, report, in_use)
@@ -168,14 +168,14 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
     return Recovered(key=key, returned=(back[0], back[1], attempts, f"interrupted on {who}"))
 
 
-def quarantine(places: Places, folder: Path, original: str, now: datetime) -> Recovered:
+def quarantine(places: Places, folder: Path, original: str, now: datetime, host: str = HOST) -> Recovered:
     """A work folder that cannot be understood (no readable job.json, yet files in it): moved
     once to failed/ as it is, with a report, so nothing is lost and nothing loops."""
     name = original.lstrip(".") or "work-folder"
     if name.startswith(RECOVER_PREFIX.lstrip(".")):
         name = name.split("-", 2)[-1] or "work-folder"
     report = reports.final_report(
-        name=name, status=JobState.FAILED, priority=None, started_at=None, finished_at=now, host=HOST, attempts=0,
+        name=name, status=JobState.FAILED, priority=None, started_at=None, finished_at=now, host=host, attempts=0,
         error=reports.human_error(FailureKind.UNREADABLE, "A folder in work/ had no readable job record; "
                                   "its files are kept as they were found."))
     stem = claims.file_unreadable(places, folder, name, report)

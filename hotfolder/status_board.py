@@ -44,7 +44,7 @@ class FolderView:
     ordered: Sequence[Any]               # inbox.Queued ready to run, in claim order
     arriving: Sequence[Any]              # inbox.Queued seen but not ready yet
     version: tuple                       # changes whenever the queue or the controls change
-    batch: Sequence[BatchJob]
+    finished: Sequence[Mapping[str, Any]]   # reports of the root's current (or last) batch, all nodes
     speed: Speed
     paused: bool
     stopped: bool
@@ -70,10 +70,23 @@ def running_state(r: Any) -> JobState:
     return JobState(state) if state in live else JobState.RENDERING
 
 
-def running_sidecar(r: Any, state: JobState) -> dict[str, Any]:
+def running_sidecar(r: Any, state: JobState, node: str = HOST) -> dict[str, Any]:
+    """`node`: this machine, and its GPU instance (host-gpuN) where there are several."""
     return reports.running_sidecar(name=r.name, priority=r.priority, state=state, progress=r.progress,
-                                   total_frames=r.frames, host=HOST, started_at=r.started_at,
+                                   total_frames=r.frames, host=node, started_at=r.started_at,
                                    attempts=r.attempts, now=now_local())
+
+
+def batch_jobs(view: FolderView, foreign: Sequence[BatchJob]) -> list[BatchJob]:
+    """Every job of the root's batch as the batch counts it: finished on any node, running on
+    any node, waiting in the inbox. Every node sees the same share, so every node counts the same."""
+    jobs = [BatchJob(str(r.get("status")), 0, r.get("frames")) for r in view.finished]
+    for r in view.running:
+        p = r.progress or {}
+        jobs.append(BatchJob(JobState.RUNNING, int(p.get("current_frame") or 0), p.get("total_frames") or r.frames))
+    jobs += foreign
+    jobs += [BatchJob(JobState.QUEUED, 0, q.frames) for q in (*view.ordered, *view.arriving)]
+    return jobs
 
 
 def plan(view: FolderView) -> tuple[list[float], float]:
@@ -115,30 +128,31 @@ class StatusBoard:
             changed = r.sidecar is None or r.sidecar["status"] != state  # a new state shows at once
             if not force and not changed and now - r.sidecar_at < interval:
                 continue
-            r.sidecar = running_sidecar(r, state)
+            r.sidecar = running_sidecar(r, state, self.node_id)
             r.sidecar_at = now
             try:
                 write_json_atomic(r.wj.progress_path, r.sidecar)
             except OSError as exc:
                 log.debug("%s: cannot write its sidecar: %s", r.name, exc)
 
-    def _foreign_running_rows(self, ours: set[str]) -> list[reports.JobRow]:
+    def _foreign_running(self, ours: set[str]) -> list[tuple[reports.JobRow, BatchJob]]:
         """Jobs other nodes (or other GPU instances) run on this share, from their sidecars."""
-        rows = []
+        out: list[tuple[reports.JobRow, BatchJob]] = []
         try:
             dirs = [d for d in self.places.work.iterdir() if d.is_dir() and d.name not in ours]
         except OSError:
-            return rows
+            return out
         for d in dirs:
             meta = claims.load_work_job(d)
             if meta is None:
                 continue
             try:
                 side = json.loads(meta.progress_path.read_text(encoding="utf-8"))
-                rows.append(reports.row_from_sidecar(side))
+                out.append((reports.row_from_sidecar(side),
+                            BatchJob(JobState.RUNNING, int(side.get("current_frame") or 0), side.get("total_frames"))))
             except (OSError, ValueError, KeyError, TypeError):
                 continue
-        return rows
+        return out
 
     # -- the whole folder
 
@@ -171,16 +185,19 @@ class StatusBoard:
                                               waiting=q.readiness))
         # from what the render reported last, not from the sidecar written up to an interval ago:
         # status.json would otherwise lag the renders by up to two intervals
-        running_rows = [reports.row_from_sidecar(running_sidecar(r, running_state(r))) for r in view.running]
-        running_rows += self._foreign_running_rows(ours)
+        running_rows = [reports.row_from_sidecar(running_sidecar(r, running_state(r), self.node_id))
+                        for r in view.running]
+        foreign = self._foreign_running(ours)
+        running_rows += [row for row, _ in foreign]
+        batch = batch_jobs(view, [job for _, job in foreign])
         status = queue_status(view.paused, view.stopped, len(view.running), shut_down=view.stopped_for_good)
         completion = None
         if not held and (view.ordered or view.running):
             completion = datetime.fromtimestamp(wall.timestamp() + end).astimezone()
         doc = reports.status_document(
-            now=wall, host=HOST, root=str(self.places.root), queue_status=status, share_ok=view.share_ok,
-            message=view.message, counts=batch_counts(j.state for j in view.batch),
-            overall_percent=overall_percent(list(view.batch)), estimated_completion=completion,
+            now=wall, host=self.node_id, root=str(self.places.root), queue_status=status, share_ok=view.share_ok,
+            message=view.message, counts=batch_counts(j.state for j in batch),
+            overall_percent=overall_percent(batch), estimated_completion=completion,
             running=running_rows, queued=queued_rows, finished=[reports.row_from_report(r) for r in view.history],
             history=view.history_rows, queued_total=len(view.ordered) + len(view.arriving))
         self._publish(doc)

@@ -80,7 +80,11 @@ def test_init_and_control_commands_make_the_files_a_person_would(tmp_path: Path,
     assert main(["resume", str(root)]) == 0 and not (root / "PAUSE").exists() and not (root / "inbox" / "PAUSE").exists()
     assert main(["stop", str(root)]) == 0 and (root / "STOP").exists()
     assert main(["start", str(root)]) == 0 and not (root / "STOP").exists()
+    assert main(["cancel", str(root), "song.ass"]) == 1 and not list(root.rglob("*.cancel"))   # no such job
+    (root / "inbox" / "song.ass").write_text("x")
     assert main(["cancel", str(root), "song.ass"]) == 0 and (root / "inbox" / "song.ass.cancel").exists()
+    (root / "inbox" / "song.ass").unlink()
+    (root / "inbox" / "song.ass.cancel").unlink()
     (root / "inbox" / "high" / "a.ass").write_text("x")
     (root / "inbox" / "b.lrc").write_text("x")
     (root / "inbox" / "vip").mkdir()            # a priority folder only the config knows
