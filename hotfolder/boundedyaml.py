@@ -183,6 +183,15 @@ class Document:
         line = self.line(message.partition(": ")[0])
         return f"{file}:{line}: {message}" if line is not None else f"{file}: {message}"
 
+    def locate_all(self, file: str | Path, messages: list[str], limit: int | None = None) -> list[str]:
+        """`locate` for each message, in the order of the file (messages without a line first),
+        at most `limit` lines: the last then says how many more there were."""
+        lines = [(self.line(m.partition(": ")[0]) or 0, self.locate(file, m)) for m in messages]
+        out = [text for _, text in sorted(lines, key=lambda item: item[0])]
+        if limit is not None and len(out) > limit:
+            out = out[: limit - 1] + [f"{file}: … and {len(out) - limit + 1} more problems"]
+        return out
+
 
 class _Builder:
     """Plain Python data from a checked node tree: dicts, lists, str, int, float, bool, None."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from hotfolder import claims, reports
 from hotfolder.claims import HOST
-from hotfolder.config import Config, load_config
+from hotfolder.config import Config, check_node, load_config
 from hotfolder.decisions import stalled
 from hotfolder.folder import HotFolder, Queued, Running, make_notifier, now_local, request_abort
 from hotfolder.node import Node
@@ -88,6 +88,10 @@ class Daemon:
             new = load_config(self.config_path)
         except ValueError as exc:
             log.error("SIGHUP: config not reloaded: %s", exc)
+            return
+        problems = check_node(new, self.gpu, roots_may_wait=True)   # an encoder that does not open here…
+        if problems:
+            log.error("SIGHUP: config not reloaded: %s", "; ".join(problems))
             return
         self._notify_sd("RELOADING=1")
         old = self.config

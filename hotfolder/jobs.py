@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Hashable, Iterable, Mapping
 
 from hotfolder import boundedyaml
-from hotfolder.config import SIDECAR_RENDER_KEYS, ConfigError, parse_render
+from hotfolder.config import MAX_SIDECAR_PROBLEMS, ConfigError, parse_sidecar_data
 from hotfolder.decisions import media_conflict
 from hotfolder.errors import ProjectError, brief, clip
 from hotfolder.names import NAME_MAX, display_name, fit_name
@@ -76,9 +76,6 @@ class JobOptions:
     notify: tuple[str, ...] = ()
 
 
-_SIDECAR_KEYS = ("priority", "output", "render", "notify")
-
-
 OUTPUT_RESERVE = len("..partial") + len(" (99999)")
 
 
@@ -106,62 +103,24 @@ def output_name(requested: str | None, job_stem: str) -> str:
 
 
 def parse_sidecar(text: str, where: str) -> JobOptions:
-    """Parse a job sidecar (`song.ass.yaml`). Raises SidecarError `where:LINE: key: problem`.
+    """Parse a job sidecar (`song.ass.yaml`). Raises SidecarError naming every problem, one
+    `where:LINE: key: problem` line each (at most config.MAX_SIDECAR_PROBLEMS).
 
     Anyone who can write to the inbox writes sidecars: the YAML is read with the bounded
     loader (no alias bombs, no deep nesting, no duplicate keys) and values from it appear in
-    messages only shortened, since messages land in reports and status files.
+    messages only shortened, since messages land in reports and status files. The schema is
+    config.SidecarModel.
     """
     try:
         doc = boundedyaml.load_document(text, where)
     except ProjectError as exc:  # already `where:LINE: problem`, one line
         raise SidecarError(str(exc)) from None
-
-    def error(message: str) -> SidecarError:
-        return SidecarError(doc.locate(where, message))  # the line of the key the message starts with
-
-    raw = doc.data
-    if raw is None:
-        return JobOptions()
-    if not isinstance(raw, dict):
-        raise error(f"expected a mapping of {', '.join(_SIDECAR_KEYS)}")
-    for key in raw:
-        if key not in _SIDECAR_KEYS:
-            raise error(f"{clip(str(key), 40)}: unknown key (known: {', '.join(_SIDECAR_KEYS)})")
-    priority = raw.get("priority")
-    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)):
-        raise error(f"priority: expected an integer, got {brief(priority)}")
-    out = raw.get("output")
-    if out is not None:
-        if not isinstance(out, str):
-            raise error(f"output: expected a file name, got {brief(out)}")
-        try:
-            output_name(out, "x")
-        except ValueError as exc:
-            raise error(clip(str(exc), 200)) from None
     try:
-        render = parse_render(raw.get("render"), "render", SIDECAR_RENDER_KEYS)
-    except ConfigError as exc:
-        raise error(str(exc)) from None
-    bg = render.get("background")
-    if isinstance(bg, str) and any(c in bg for c in "/\\."):
-        # a sidecar comes from anyone with write access to the inbox: no paths on the render host
-        raise error("render.background must be a colour (#rrggbb or a name); "
-                    "name images and videos in the project as media")
-    notify = raw.get("notify")
-    if isinstance(notify, dict):
-        if set(notify) - {"urls"}:
-            raise error("notify: only 'urls' may be given here")
-        notify = notify.get("urls")
-    if notify is None:
-        urls: tuple[str, ...] = ()
-    elif isinstance(notify, str):
-        urls = (notify,)
-    elif isinstance(notify, list) and all(isinstance(u, str) for u in notify):
-        urls = tuple(notify)
-    else:
-        raise error("notify: expected a URL or a list of URLs")
-    return JobOptions(priority=priority, output=out, render=render, notify=urls)
+        options = parse_sidecar_data(doc.data)
+    except ConfigError as exc:  # each line starts with its key: put the key's line in front, in file order
+        raise SidecarError("\n".join(doc.locate_all(where, exc.problems, MAX_SIDECAR_PROBLEMS))) from None
+    return JobOptions(priority=options["priority"], output=options["output"], render=options["render"],
+                      notify=tuple(options["notify"]))
 
 
 # --- settle detection ------------------------------------------------------------------

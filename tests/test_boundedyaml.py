@@ -45,6 +45,14 @@ def test_lines_of_keys_for_messages():
     assert doc.locate("f.yaml", "missing: needed") == "f.yaml: missing: needed"
 
 
+def test_locate_all_puts_problems_in_file_order_and_bounds_them():
+    doc = boundedyaml.load_document("a: 1\nlist:\n  - x: 1\n  - x: 2\n", "f.yaml")
+    found = doc.locate_all("f.yaml", ["list[1].x: two", "a: one", "gone: missing", "list[0].x: zero"])
+    assert found == ["f.yaml: gone: missing", "f.yaml:1: a: one", "f.yaml:3: list[0].x: zero", "f.yaml:4: list[1].x: two"]
+    assert doc.locate_all("f.yaml", [f"a: {i}" for i in range(10)], limit=3) == [
+        "f.yaml:1: a: 0", "f.yaml:1: a: 1", "f.yaml: … and 8 more problems"]
+
+
 @pytest.mark.parametrize("text, line, words", [
     ("a: 1\nb: 2\na: 3\n", 3, "duplicate key 'a' (first given on line 1)"),
     ("x:\n  - {k: 1, k: 2}\n", 2, "duplicate key 'k'"),

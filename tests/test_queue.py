@@ -172,7 +172,7 @@ def test_sidecar_parsing():
     ("[1, 2", "s.yaml:2: invalid YAML"),
     ("- a\n- b", "s.yaml: expected a mapping"),
     ("priority: 1\nnotify: 5", "s.yaml:2: notify: expected a URL"),
-    ("render: {background: /etc/secret.png}", "s.yaml:1: render.background must be a colour"),
+    ("render: {background: /etc/secret.png}", "s.yaml:1: render.background: must be a colour"),
 ])
 def test_sidecar_errors(text, message):
     with pytest.raises(SidecarError) as err:
