@@ -93,6 +93,7 @@ class Daemon:
         if problems:
             log.error("SIGHUP: config not reloaded: %s", "; ".join(problems))
             return
+        self.node.held = None   # a reload (a fixed driver, a new config) tries rendering again at once
         self._notify_sd("RELOADING=1")
         old = self.config
         self.config = self.node.config = new
@@ -273,6 +274,8 @@ class Daemon:
         self._systemd_tick(now)
 
     def claim_free_workers(self) -> None:
+        if not self.node.may_claim(time.monotonic()):
+            return   # this machine cannot render now: the queue waits (status says why)
         while len(self.running) < self.config.workers:
             best: tuple[Any, HotFolder, Queued] | None = None
             for root in self.roots:

@@ -18,7 +18,7 @@ from hotfolder.vocabulary import AbortReason, FailureKind, JobState, RenderEnd
 # --- retry policy: the one place that says what is tried again ----------------------------------
 
 RETRIED = frozenset({FailureKind.CRASH, FailureKind.INTERRUPTED})   # the machine's fault, maybe not the job's
-NOT_COUNTED = frozenset({FailureKind.DISK_FULL})                    # never the job's fault: wait, then again
+NOT_COUNTED = frozenset({FailureKind.DISK_FULL, FailureKind.NODE})  # never the job's fault: wait, then again
 
 
 def may_retry(kind: FailureKind, attempts: int, max_attempts: int) -> bool:
@@ -55,6 +55,7 @@ class FinishDecision:
     action: FinishAction
     failure: FailureKind | None = None
     disk_full: bool = False               # hold the queue until space is freed
+    node_trouble: bool = False            # hold this node's claims: it cannot render now
 
 
 def decide_finish(o: RenderOutcome) -> FinishDecision:
@@ -69,6 +70,8 @@ def decide_finish(o: RenderOutcome) -> FinishDecision:
         return FinishDecision(FinishAction.FAIL, FailureKind.STALLED)
     if o.failure is FailureKind.DISK_FULL:
         return FinishDecision(FinishAction.REQUEUE, FailureKind.DISK_FULL, disk_full=True)
+    if o.failure is FailureKind.NODE:
+        return FinishDecision(FinishAction.REQUEUE, FailureKind.NODE, node_trouble=True)
     if o.share_lost:
         return FinishDecision(FinishAction.REQUEUE)
     if o.end is RenderEnd.FAILED:

@@ -48,6 +48,11 @@ class RenderError(Exception):
     """Rendering or encoding could not be done (GL, fonts, encoder, media)."""
 
 
+class NodeError(RenderError):
+    """This machine cannot render at all (no GL context on its GPU, no font): not the job's
+    fault. The daemon puts the job back and holds its queue instead of failing every job."""
+
+
 class ExportAborted(Exception):
     """Raised from ExportControl.checkpoint() when a running export must stop (STOP, cancel, SIGTERM)."""
 

@@ -24,10 +24,16 @@ POINTS = (
     "file.moved",          # the job's files are in done/sources or failed/, no report there yet
     "file.reported",       # the report is in done/ or failed/, work/ not yet cleared
 )
-RENDER_POINTS = ("render.progress",)   # in the render process: after it reported progress
+RENDER_POINTS = ("render.progress",    # in the render process: after it reported progress
+                 "render.start")       # as the render starts: its renderer cannot start (armed())
 
 _armed = dict((p.strip().partition("=")[0], p.strip().partition("=")[2] or "kill")
               for p in os.environ.get(ENV, "").split(",") if p.strip())
+
+
+def armed(name: str) -> bool:
+    """Whether a failpoint is armed, for points that act in their own way (tests only)."""
+    return name in _armed
 
 
 def hit(name: str) -> None:

@@ -543,6 +543,11 @@ class HotFolder:
             if decision.disk_full:
                 why = "the disk is full: its video could not be written; it runs again once space is freed"
                 self.disk_full(f"{r.name} could not write its video and went back to the queue")
+            elif decision.node_trouble:
+                said = reports.brief_error(str(data.get("error") or "the renderer cannot start"))
+                why = f"this machine ({self.node.node_id}) cannot render now: {said}; it runs again later"
+                self.node.hold_claims(said)
+                self.trouble(f"{self.node.node_id}: cannot render, no job starts here for now; {said}")
             elif r.share_lost and r.abort_reason is None:
                 why = "the share went away while it rendered"
             elif action is FinishAction.RETRY:
@@ -597,7 +602,8 @@ class HotFolder:
             version=(self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped),
             finished=reports_in(self.batch_record, self.history) if self.batch_record else [], speed=self.speed, paused=self.paused, stopped=self.stopped,
             stopped_for_good=self.node.stopped_for_good, share_ok=self.share_ok,
-            message=self.message or self.disk_message(), history=list(self.history), settings_for=self.settings_for,
+            message=self.message or self.disk_message() or self.node.hold_message(), history=list(self.history),
+            settings_for=self.settings_for,
             workers=c.workers, rows=c.status_queue_rows, history_rows=c.history, status_interval=c.status_interval)
         self.board.write_status(view, now, {r.wj.dir.name for r in self.node.running}, force)
 

@@ -17,7 +17,7 @@ from typing import Any, Hashable, Iterable, Mapping
 from hotfolder import boundedyaml
 from hotfolder.config import MAX_SIDECAR_PROBLEMS, ConfigError, parse_sidecar_data
 from hotfolder.decisions import media_conflict
-from hotfolder.errors import ProjectError, brief, clip
+from hotfolder.errors import ProjectError
 from hotfolder.names import NAME_MAX, display_name, fit_name
 from hotfolder.project import PROJECT_SUFFIXES
 from hotfolder.queue import folder_priority, is_priority_folder

@@ -17,6 +17,7 @@ from hotfolder.queue import Lease
 from hotfolder.settings import RenderSettings
 
 ALERT_EVERY = 3600.0   # a daemon_error of one kind at most once an hour
+NODE_RETRY_SECONDS = 300.0   # a node that could not render tries a job again after this long
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Node:
     running: list[Any] = field(default_factory=list)     # the renders under way (folder.Running)
     stopped_for_good: bool = False                        # after SIGTERM: status says "not_running"
     _alerts: dict[str, float] = field(default_factory=dict)
+    held: str | None = None          # why this node takes no job now (it cannot render)
+    held_at: float = 0.0
 
     @property
     def node_id(self) -> str:
@@ -45,6 +48,22 @@ class Node:
     def base_settings(self) -> RenderSettings:
         s = self.config.render
         return s.updated({"gpu": self.gpu}) if self.gpu is not None else s
+
+    def hold_claims(self, why: str) -> None:
+        """This machine cannot render (its GPU, its fonts): no job is claimed here for a while;
+        the queue waits for it, or for another node, instead of failing job after job."""
+        self.held, self.held_at = why, time.monotonic()
+
+    def may_claim(self, now: float) -> bool:
+        if self.held is not None and now - self.held_at >= NODE_RETRY_SECONDS:
+            self.held = None   # try again: a job will tell whether it works now
+        return self.held is None
+
+    def hold_message(self) -> str | None:
+        if self.held is None:
+            return None
+        return (f"{self.node_id} cannot render: {self.held}. No job starts on it; the queue waits "
+                f"(it tries again every {NODE_RETRY_SECONDS / 60:.0f} minutes, or after `systemctl reload`).")
 
     def alert(self, send: Callable[[str], None], message: str) -> None:
         """A daemon_error notification through `send`, at most once an hour per kind of trouble

@@ -58,6 +58,7 @@ class FailureKind(StrEnum):
     STALLED = "stalled"        # the render made no progress for stall_seconds
     INTERRUPTED = "interrupted"  # its node died every attempt (stale leases)
     UNREADABLE = "unreadable"  # a folder in work/ that cannot be understood (quarantined)
+    NODE = "node"              # this machine cannot render (its GPU, its fonts): not the job's fault
 
 
 class AbortReason(StrEnum):

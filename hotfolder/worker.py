@@ -18,7 +18,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from hotfolder import failpoints
 from hotfolder.settings import RenderSettings
@@ -118,6 +118,10 @@ def _run(job: WorkerJob, conn: Any, control: Control) -> dict[str, Any]:
     from hotfolder.project.limits import Limits
 
     log.info("job %s: rendering %s", job.name, job.project.name)
+    if failpoints.armed("render.start"):   # tests: a machine whose renderer cannot start
+        from hotfolder.errors import NodeError
+
+        raise NodeError("cannot create a headless OpenGL context (failpoint render.start)")
 
     def on_progress(p: Any) -> None:
         try:
@@ -138,27 +142,39 @@ def _run(job: WorkerJob, conn: Any, control: Control) -> dict[str, Any]:
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """Whether the render failed because the disk (or the quota) is full. The encoder wraps
-    the OSError in its own message (`from None`), so the words count as well as the errno."""
-    texts = [os.strerror(e).lower() for e in _NO_SPACE]
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what caused it (export wraps what it catches, the encoder `from None`s)."""
     seen: set[int] = set()
     e: BaseException | None = exc
     while e is not None and id(e) not in seen:
         seen.add(id(e))
-        if getattr(e, "errno", None) in _NO_SPACE or any(t in str(e).lower() for t in texts):
-            return True
+        yield e
         e = e.__cause__ or e.__context__
-    return False
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether the render failed because the disk (or the quota) is full. The encoder wraps
+    the OSError in its own message (`from None`), so the words count as well as the errno."""
+    texts = [os.strerror(e).lower() for e in _NO_SPACE]
+    return any(getattr(e, "errno", None) in _NO_SPACE or any(t in str(e).lower() for t in texts)
+               for e in _chain(exc))
+
+
+def _in_chain(exc: BaseException, kind: type) -> BaseException | None:
+    """The first exception of `kind` among `exc` and its causes."""
+    return next((e for e in _chain(exc) if isinstance(e, kind)), None)
 
 
 def _classify(exc: BaseException) -> tuple[RenderEnd, dict[str, Any]]:
-    from hotfolder.errors import ExportAborted, ProjectError, RenderError
+    from hotfolder.errors import ExportAborted, NodeError, ProjectError, RenderError
 
     if isinstance(exc, ExportAborted):
         return RenderEnd.ABORTED, {"reason": exc.reason}
     if not isinstance(exc, ProjectError) and _disk_full(exc):
         return RenderEnd.FAILED, {"kind": FailureKind.DISK_FULL, "error": str(exc)}  # not the job's fault: the daemon retries
+    node = _in_chain(exc, NodeError)
+    if node is not None:   # this machine cannot render: the daemon holds its queue
+        return RenderEnd.FAILED, {"kind": FailureKind.NODE, "error": str(node)}
     if isinstance(exc, ProjectError):
         return RenderEnd.FAILED, {"kind": FailureKind.PROJECT, "error": str(exc)}
     if isinstance(exc, RenderError):

@@ -3,11 +3,12 @@ then a restart: every job ends with exactly one report, and a good job's video i
 exactly once."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from daemon_support import Daemon, ass_text, done_reports, failed_reports, make_root, write_config
+from daemon_support import Daemon, ass_text, done_reports, failed_reports, make_root, read_json, wait_for, write_config
 from hotfolder import failpoints
 
 FILING_POINTS = [p for p in failpoints.POINTS if p.startswith("file.")]
@@ -59,3 +60,28 @@ def test_a_render_that_makes_no_progress_fails_after_stall_seconds(tmp_path: Pat
     assert list(failed) == ["stuck.json"], failed
     assert failed["stuck.json"]["status"] == "failed" and "made no progress" in failed["stuck.json"]["error"]
     assert not list((root / "work").iterdir()) and not done_reports(root)
+
+
+def test_a_machine_that_cannot_render_holds_its_queue_instead_of_failing_jobs(tmp_path: Path):
+
+    from soak_support import Sink
+
+    sink = Sink()
+    try:
+        root = make_root(tmp_path)
+        for name in ("a.ass", "b.ass"):
+            (root / "inbox" / name).write_text(ass_text(2))
+        cfg = write_config(tmp_path, [root], notify={"urls": [sink.url], "events": ["daemon_error", "job_failed"],
+                                                     "timeout": 5, "backoff": [0.2]})
+        with Daemon(cfg, env={failpoints.ENV: "render.start"}) as d:
+            status = wait_for(lambda: (s := read_json(root / "status.json")) and "cannot render" in (s["message"] or "")
+                              and s, 60, "status saying the machine cannot render", d)
+            wait_for(lambda: sink.titles(), 20, "a daemon_error", d)
+            time.sleep(3)   # the queue holds: nothing else is tried, nothing fails
+            assert not failed_reports(root) and not done_reports(root)
+            assert sorted(p.name for p in (root / "inbox").glob("*.ass")) == ["a.ass", "b.ass"]
+            assert read_json(root / "inbox" / "a.ass.progress.json")["attempts"] == 0   # not the job's fault
+        assert len(sink.titles()) == 1, sink.titles()
+        assert status["queued_jobs"] == 2
+    finally:
+        sink.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 import freetype
 import uharfbuzz as hb
 
-from hotfolder.errors import RenderError
+from hotfolder.errors import NodeError, RenderError
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ class FontResolver:
             # anything at all: the first face of the fonts folder, or fontconfig's default
             candidates = self.dir_faces[:1] or [f for f in [self._fc_match(f"sans-serif")] if f]
         if not candidates:
-            raise RenderError(f"no font available for {family!r} (is fontconfig / DejaVu Sans installed?)")
+            raise NodeError(f"no font available for {family!r} (is fontconfig / DejaVu Sans installed?)")
         face = min(candidates, key=lambda f: _style_distance(f, weight, italic))
         # libass synthesizes bold when the face is more than 150 lighter, italic when upright
         choice = FontChoice(face=face, embolden=weight > face.weight + 150, oblique=italic and not face.italic)

@@ -11,7 +11,7 @@ from importlib import resources
 
 import moderngl
 
-from hotfolder.errors import RenderError
+from hotfolder.errors import NodeError, RenderError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def _create(gpu: int | None) -> moderngl.Context:
     try:
         return moderngl.create_standalone_context(**kwargs)
     except Exception as exc:  # glcontext raises bare Exception with a message
-        raise RenderError(_explain(exc, gpu)) from exc
+        raise NodeError(_explain(exc, gpu)) from exc
 
 
 def create_context(gpu: int | None = None) -> moderngl.Context:
