@@ -16,8 +16,8 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
@@ -45,6 +45,14 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 0.25   # seconds between progress reports (plus one at each status change)
 HOLD_SECONDS = 0.25        # a checkpoint blocking longer than this is a pause
 
+# Loggers whose warnings say that the video is not quite what the project asked for (a font
+# family that is not there, a line skipped, a setting ignored): ExportResult.warnings. The GL
+# module's "no GPU" note is not one: the renderer string says so, and it comes once a process.
+WARNINGS_FROM = ("hotfolder.export", "hotfolder.project", "hotfolder.render", "hotfolder.encode")
+_NOT_WARNINGS = {"hotfolder.render.gl"}
+MAX_WARNINGS = 20
+MAX_WARNING_CHARS = 200
+
 
 @dataclass
 class ExportResult:
@@ -55,6 +63,7 @@ class ExportResult:
     encoder: str            # e.g. "libx264"
     elapsed: float          # seconds of work
     poster: Path | None     # JPEG poster frame when asked for
+    warnings: list[str] = field(default_factory=list)  # what the render fell back on (WARNINGS_FROM)
 
 
 class ExportControl(Protocol):
@@ -231,7 +240,7 @@ class _Reporter:
         return ExportProgress(
             status=self.status, current_frame=self.frame, total_frames=self.total,
             elapsed=round(self.clock.elapsed(now), 3), estimated_remaining=remaining,
-            eta=eta_at(datetime.now(timezone.utc), remaining), current_operation=self.operation,
+            eta=eta_at(datetime.now().astimezone(), remaining), current_operation=self.operation,
             fps=round(fps or 0.0, 2), renderer=self.renderer)
 
     def _emit(self, now: float) -> None:
@@ -303,6 +312,49 @@ def _resumed(rate: RateEstimator, frames: int, work: float) -> RateEstimator:
     return rate
 
 
+class _Warnings(logging.Handler):
+    """The warnings (WARNINGS_FROM) logged while one export runs, from any of its threads: one
+    line each, said once, paths without the project's folder (a work folder means nothing to
+    people), at most MAX_WARNINGS of MAX_WARNING_CHARS characters."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(logging.WARNING)
+        self.prefixes = sorted({str(folder) + os.sep, str(folder.resolve()) + os.sep}, key=len, reverse=True)
+        self.messages: list[str] = []
+        self.more = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name in _NOT_WARNINGS:
+            return
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken log call must not end the render
+            return
+        for prefix in self.prefixes:
+            text = text.replace(prefix, "")
+        text = " ".join(text.split())
+        if len(text) > MAX_WARNING_CHARS:
+            text = text[: MAX_WARNING_CHARS - 1] + "…"
+        if not text or text in self.messages:
+            return
+        if len(self.messages) < MAX_WARNINGS:
+            self.messages.append(text)
+        else:
+            self.more += 1
+
+    def said(self) -> list[str]:
+        return self.messages + ([f"… and {self.more} more warnings (see the log)"] if self.more else [])
+
+    def __enter__(self) -> "_Warnings":
+        for name in WARNINGS_FROM:
+            logging.getLogger(name).addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in WARNINGS_FROM:
+            logging.getLogger(name).removeHandler(self)
+
+
 def export(project_path: Path, output: Path, settings: RenderSettings, *,
            on_progress: ProgressCallback | None = None,
            control: ExportControl | None = None,
@@ -312,8 +364,19 @@ def export(project_path: Path, output: Path, settings: RenderSettings, *,
            overwrite: bool = False) -> ExportResult:
     """Render `project_path` to `output` (see the module doc). Raises ProjectError (bad
     input), RenderError (GL, encoder, failed check) or ExportAborted; the partial file is
-    removed then. An existing `output` is an error unless `overwrite`."""
-    project_path, output = Path(project_path), Path(output)
+    removed then. An existing `output` is an error unless `overwrite`. What the render fell
+    back on (a font family it did not find, …) is in the result's `warnings`."""
+    project_path = Path(project_path)
+    with _Warnings(project_path.parent) as warned:
+        result = _export(project_path, Path(output), settings, on_progress=on_progress, control=control,
+                         poster=poster, limits=limits, project_render=project_render, overwrite=overwrite)
+    result.warnings = warned.said()
+    return result
+
+
+def _export(project_path: Path, output: Path, settings: RenderSettings, *,
+            on_progress: ProgressCallback | None, control: ExportControl | None, poster: Path | None,
+            limits: Limits, project_render: bool, overwrite: bool) -> ExportResult:
     reporter = _Reporter(on_progress, 0)
     reporter.set("starting", "loading project")
     project, settings = _load(project_path, settings, limits, project_render)

@@ -38,19 +38,31 @@ def running_sidecar(*, name: str, priority: int, state: str, progress: Mapping[s
                     total_frames: int | None, host: str, started_at: datetime, attempts: int,
                     now: datetime) -> dict[str, Any]:
     """The progress sidecar of a running job. `state`: starting | rendering | paused | verifying;
-    while paused the ETA is unknown (null) and the remaining time stays where it was."""
+    while paused the ETA and the speed are unknown (null) and the remaining time stays where it
+    was. Every time is written in the offset of `now` (the daemon's local time), whatever
+    offset the render process used for its ETA."""
     p = dict(progress or {})
     total = p.get("total_frames") or total_frames or 0
     frame = int(p.get("current_frame") or 0)
     remaining = p.get("estimated_remaining")
-    eta = None if state == JobState.PAUSED else (p.get("eta") or iso_in(now, remaining))
+    eta = None
+    if state != JobState.PAUSED:
+        said = p.get("eta")
+        try:
+            said_at = datetime.fromisoformat(said) if isinstance(said, str) else None
+        except ValueError:
+            said_at = None
+        if said_at is not None and said_at.tzinfo is not None and now.tzinfo is not None:
+            eta = iso(said_at.astimezone(now.tzinfo))
+        else:
+            eta = iso_in(now, remaining)
     return {
         "schema": SCHEMA, "name": name, "status": state, "priority": priority,
         "percent": round(100.0 * frame / total, 2) if total else 0.0,
         "current_frame": frame, "total_frames": total or None,
         "elapsed": round(float(p.get("elapsed") or 0.0), 2),
         "estimated_remaining": round(remaining, 1) if isinstance(remaining, (int, float)) else None,
-        "eta": eta, "fps": round(float(p.get("fps") or 0.0), 2),
+        "eta": eta, "fps": None if state == JobState.PAUSED else round(float(p.get("fps") or 0.0), 2),
         "current_operation": p.get("current_operation") or state,
         "renderer": p.get("renderer") or None, "host": host, "started_at": iso(started_at),
         "attempts": attempts, "updated_at": iso(now),
@@ -62,10 +74,15 @@ def final_report(*, name: str, status: str, priority: int | None, started_at: da
                  output: str | None = None, poster: str | None = None, renderer: str | None = None,
                  encoder: str | None = None, video_duration: float | None = None,
                  error: str | None = None, log: Sequence[str] = (), source: str | None = None,
-                 settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 settings: Mapping[str, Any] | None = None, warnings: Sequence[str] = ()) -> dict[str, Any]:
     """done/<stem>.json or failed/<stem>.json. Paths are relative to the hot folder's root;
-    `duration` is the job's wall time in seconds, `video_duration` the video's length."""
+    `duration` is the job's wall time in seconds, `video_duration` the video's length;
+    `warnings` what the render fell back on (a missing font, a skipped line), one short line
+    each (at most 20 of 200 characters: never a file's contents)."""
     duration = (finished_at - started_at).total_seconds() if started_at else None
+    said = [brief_error(w, 200) for w in dict.fromkeys(str(w) for w in warnings if str(w).strip())]
+    if len(said) > 20:
+        said = said[:19] + [f"… and {len(said) - 19} more warnings (see the log)"]
     return {
         "schema": SCHEMA, "name": display_name(name), "status": status, "priority": priority,
         "started_at": iso(started_at), "finished_at": iso(finished_at),
@@ -73,7 +90,7 @@ def final_report(*, name: str, status: str, priority: int | None, started_at: da
         "frames": frames, "video_duration": round(video_duration, 3) if video_duration is not None else None,
         "output": output, "poster": poster, "renderer": renderer, "encoder": encoder, "host": host,
         "attempts": attempts, "error": error, "log": list(log), "source": source,
-        "settings": dict(settings) if settings is not None else None,
+        "settings": dict(settings) if settings is not None else None, "warnings": said,
     }
 
 
@@ -86,7 +103,7 @@ class JobRow:
     priority: int | None = None
     position: int | None = None
     percent: float = 0.0
-    fps: float = 0.0
+    fps: float | None = 0.0         # null while paused: a held job has no speed
     eta: str | None = None
     estimated_remaining: float | None = None
     expected_start: str | None = None
@@ -100,9 +117,17 @@ class JobRow:
     poster: str | None = None
     error: str | None = None
     waiting: str | None = None      # a queued job not ready yet: settling | reading | waiting_media
+    report: str | None = None       # a finished job's report, relative to ROOT (only when known)
+    warnings: tuple[str, ...] = ()  # what its render fell back on (only when there is something)
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        row = dict(self.__dict__)
+        for key in ("report", "warnings"):   # finished jobs' fields: absent rather than empty
+            if not row[key]:
+                del row[key]
+        if "warnings" in row:
+            row["warnings"] = list(row["warnings"])
+        return row
 
 
 def _readable_row(row: JobRow) -> JobRow:
@@ -112,19 +137,36 @@ def _readable_row(row: JobRow) -> JobRow:
 
 
 def row_from_report(report: Mapping[str, Any]) -> JobRow:
-    return JobRow(name=report["name"], state=report["status"], priority=report.get("priority"),
-                  percent=100.0 if report["status"] == JobState.DONE else 0.0, host=report.get("host"),
+    """A finished job's row from its final report. The report's own place: `report` when it says
+    so, else next to its video (done/<stem>.json beside done/<stem>.mp4) or beside the folder
+    its files were filed in (failed/<stem>.json beside failed/<stem>/)."""
+    status = report["status"]
+    where = report.get("report")
+    output, source = report.get("output"), report.get("source")
+    if not isinstance(where, str) or not where:
+        where = None
+        done_here = isinstance(output, str) and output.startswith("done/") and output.count("/") == 1
+        if status == JobState.DONE and done_here:
+            stem, dot, _ = output.rpartition(".")
+            where = (stem if dot else output) + ".json"
+        elif isinstance(source, str) and source.startswith("failed/") and source.count("/") == 1 and len(source) > 7:
+            where = source + ".json"
+    warned = report.get("warnings")
+    return JobRow(name=report["name"], state=status, priority=report.get("priority"),
+                  percent=100.0 if status == JobState.DONE else 0.0, host=report.get("host"),
                   renderer=report.get("renderer"), started_at=report.get("started_at"),
                   finished_at=report.get("finished_at"), duration=report.get("duration"),
-                  attempts=report.get("attempts") or 0, output=report.get("output"),
-                  poster=report.get("poster"), error=report.get("error"))
+                  attempts=report.get("attempts") or 0, output=output,
+                  poster=report.get("poster"), error=report.get("error"), report=where,
+                  warnings=tuple(str(w) for w in warned) if isinstance(warned, list) else ())
 
 
 def row_from_sidecar(sidecar: Mapping[str, Any]) -> JobRow:
-    """A running job's row from its progress sidecar."""
-    return JobRow(name=sidecar["name"], state=JobState.PAUSED if sidecar["status"] == JobState.PAUSED else JobState.RUNNING,
+    """A running job's row from its progress sidecar (no speed while paused, whatever it says)."""
+    paused = sidecar["status"] == JobState.PAUSED
+    return JobRow(name=sidecar["name"], state=JobState.PAUSED if paused else JobState.RUNNING,
                   priority=sidecar.get("priority"), percent=sidecar.get("percent") or 0.0,
-                  fps=sidecar.get("fps") or 0.0, eta=sidecar.get("eta"),
+                  fps=None if paused else (sidecar.get("fps") or 0.0), eta=sidecar.get("eta"),
                   estimated_remaining=sidecar.get("estimated_remaining"), host=sidecar.get("host"),
                   renderer=sidecar.get("renderer"), started_at=sidecar.get("started_at"),
                   attempts=sidecar.get("attempts") or 0)

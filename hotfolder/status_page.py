@@ -1,13 +1,18 @@
 """ROOT/status.html: the status.json of a hot folder as one self-contained web page.
 
 `render_status_html(status)` is pure (dict in, HTML out); `write_status_html(root, status)`
-writes it atomically next to status.json. The page has no scripts, fonts or network access:
-it reloads itself with a meta refresh, and links (posters, videos) are relative to ROOT.
-Every string that comes from status.json is escaped; job names come from file names that
-anyone on the share can choose.
+writes it atomically next to status.json. The page has no fonts or network access: it reloads
+itself with a meta refresh, and links (posters, videos, reports) are relative to ROOT. Its one
+script is inline, constant and allowed by hash in the page's Content-Security-Policy (nothing
+else may run): it compares `updated_at` with the browser's clock and says so when the daemon
+stopped updating the page. Every time is shown in the daemon's local time (the offset of
+`updated_at`), and the page says that zone once. Every string that comes from status.json is
+escaped; job names come from file names that anyone on the share can choose.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from functools import lru_cache
 from html import escape
@@ -21,9 +26,45 @@ from hotfolder.atomic import write_text_atomic
 
 
 REFRESH_SECONDS = 3
+STALE_SECONDS = 60       # a status.json older than this: the daemon is gone (it writes every 5 s at least)
 ACTIVE_STATES = ("running", "paused", "queued")
 FINISHED_SHOWN = 12      # poster cards
 FAILURES_SHOWN = 20
+NOT_RUNNING = "not_running"
+STALE_WORDS = "the daemon is not running or cannot write here"
+
+# The page's only script (kept tiny, no network): once the status is older than data-stale-after
+# seconds by the browser's clock it says so, and running jobs, their ETAs and the batch ETA show
+# as unknown. Constant, so the Content-Security-Policy allows exactly it by its hash.
+SCRIPT = """(function () {
+  var body = document.body, at = Date.parse(body.getAttribute("data-updated-at") || ""),
+      limit = Number(body.getAttribute("data-stale-after"));
+  function check() {
+    var age = (Date.now() - at) / 1000, min = Math.floor(age / 60), i, rows, cells, pill;
+    if (!(limit > 0 && age > limit)) return;
+    var box = document.getElementById("stale");
+    box.textContent = "No update for " + (min < 120 ? min + " min" : min < 2880 ? Math.floor(min / 60) +
+      " h" : Math.floor(min / 1440) + " days") + ": """ + STALE_WORDS + """.";
+    box.hidden = false;
+    if (!body.classList.contains("stale")) document.title = "no update \u00b7 " + document.title;
+    body.classList.add("stale");
+    cells = document.querySelectorAll("tr.job .eta, #batch-eta");
+    for (i = 0; i < cells.length; i++) cells[i].textContent = "unknown";
+    rows = document.querySelectorAll("tr.job[data-state=running], tr.job[data-state=paused]");
+    for (i = 0; i < rows.length; i++) {
+      rows[i].querySelector(".state .pill").textContent = "unknown";
+      rows[i].querySelector(".fps").textContent = "\u2014";
+    }
+    pill = document.getElementById("queue-status");
+    if (pill) pill.textContent = "unknown";
+  }
+  check();
+  setInterval(check, 5000);
+})();"""
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
+# nothing from elsewhere; images (posters) from beside the page; styles inline; the one script
+CSP = (f"default-src 'none'; img-src 'self' file:; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'; "
+       "base-uri 'none'; form-action 'none'")
 
 
 # ------------------------------------------------------------------ formatting helpers
@@ -55,10 +96,14 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def format_when(value: Any, now: datetime | None) -> str:
-    """An ISO time as the clock time it names, with how far from `now` ('14:32 (in 5m 10s)')."""
+    """An ISO time as the clock time it names in `now`'s time zone, with how far from `now`
+    ('14:32:00 (in 5m 10s)'): every time on a page or screen is in one zone, whatever offset
+    it was written with."""
     t = parse_time(value)
     if t is None:
         return "—"
+    if now is not None and now.tzinfo is not None and t.tzinfo is not None:
+        t = t.astimezone(now.tzinfo)
     clock = t.strftime("%H:%M:%S")
     if now is not None and (t.tzinfo is None) == (now.tzinfo is None):
         if t.date() != now.date():
@@ -69,6 +114,36 @@ def format_when(value: Any, now: datetime | None) -> str:
         if delta <= -1:
             return f"{clock} ({format_duration(-delta)} ago)"
     return clock
+
+
+def zone_words(t: datetime | None) -> str:
+    """The time zone of `t` as people read it: 'UTC+01:00', 'UTC'."""
+    off = t.utcoffset() if t is not None else None
+    if off is None:
+        return "local time"
+    minutes = int(off.total_seconds()) // 60
+    if not minutes:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def state_words(state: Any) -> str:
+    """A queue or job state as words ('not_running' -> 'not running')."""
+    return str(state or "unknown").replace("_", " ")
+
+
+def batch_segments(status: Mapping[str, Any]) -> tuple[float, float, float]:
+    """The batch bar's parts, in percent of its width: jobs done, jobs failed (cancelled ones
+    included), and the rest of `overall_percent` (work done on jobs still running). Finished
+    jobs count as their share of the batch's jobs, so failures are never drawn as success."""
+    pct = _pct(status.get("overall_percent"))
+    total = int(_num(status.get("total_jobs")))
+    if total <= 0:
+        return 0.0, 0.0, pct
+    done = min(100.0, 100.0 * max(0, int(_num(status.get("completed_jobs")))) / total)
+    failed = min(100.0 - done, 100.0 * max(0, int(_num(status.get("failed_jobs")))) / total)
+    return done, failed, max(0.0, min(100.0 - done - failed, pct - done - failed))
 
 
 def _num(value: Any, default: float = 0.0) -> float:
@@ -96,13 +171,13 @@ def _href(path: Any) -> str | None:
 
 # ------------------------------------------------------------------ page parts
 
-def _banner(status: Mapping[str, Any]) -> str:
+def _banner(status: Mapping[str, Any], now: datetime | None) -> str:
     parts = []
     state = status.get("queue_status")
     if status.get("share_ok") is False:
         msg = status.get("message") or "The share is not reachable (ROOT/.hotfolder is missing). Nothing is taken or moved until it is back."
         parts.append(f'<div class="banner share" role="alert">Share problem: {_e(msg)}</div>')
-    elif status.get("message"):
+    elif status.get("message") and state != NOT_RUNNING:
         parts.append(f'<div class="banner info" role="status">{_e(status["message"])}</div>')
     if state == "paused":
         parts.append('<div class="banner paused" role="status">Paused: no new jobs start and running jobs hold. '
@@ -110,6 +185,10 @@ def _banner(status: Mapping[str, Any]) -> str:
     elif state == "stopped":
         parts.append('<div class="banner stopped" role="status">Stopped: running jobs went back to the inbox and '
                      'nothing starts. Delete the STOP file (or run <code>hotfolder start</code>) to go on.</div>')
+    elif state == NOT_RUNNING:
+        since = f" at {now.strftime('%Y-%m-%d %H:%M:%S')}" if now is not None else ""
+        parts.append(f'<div class="banner not-running" role="status">Not running: the daemon was shut down{_e(since)}. '
+                     'Jobs in the inbox wait until it is started again.</div>')
     return "\n".join(parts)
 
 
@@ -118,7 +197,15 @@ def _bar(percent: float, big: bool = False) -> str:
             f'aria-valuenow="{percent:.1f}"><span style="width:{percent:.1f}%"></span></div>')
 
 
-def _summary(status: Mapping[str, Any], now: datetime | None) -> str:
+def _batch_bar(status: Mapping[str, Any], pct: float, done: int, failed: int) -> str:
+    """The batch's bar: done jobs green, failed ones red, work on running jobs blue."""
+    parts = zip(("done", "failed", "rest"), batch_segments(status))
+    spans = "".join(f'<span class="{cls}" style="width:{w:.1f}%"></span>' for cls, w in parts if w > 0)
+    return (f'<div class="bar big batch" id="batch-bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" '
+            f'aria-valuenow="{pct:.1f}" aria-valuetext="{pct:.1f}%: {done} done, {failed} failed">{spans}</div>')
+
+
+def _summary(status: Mapping[str, Any], now: datetime | None, failures_listed: bool) -> str:
     pct = _pct(status.get("overall_percent"))
     total = int(_num(status.get("total_jobs")))
     done = int(_num(status.get("completed_jobs")))
@@ -127,15 +214,18 @@ def _summary(status: Mapping[str, Any], now: datetime | None) -> str:
     current = status.get("current_jobs") or []
     running = len(current) if isinstance(current, list) else 0
     eta = status.get("estimated_completion")
-    eta_text = format_when(eta, now) if eta else "—"
     state = str(status.get("queue_status") or "unknown")
+    eta_text = format_when(eta, now) if eta and state != NOT_RUNNING else "—"
+    failed_text = f'<b id="failed-jobs">{failed}</b> failed'
+    if failed and failures_listed:
+        failed_text = f'<a href="#failures">{failed_text}</a>'
     return f"""<section class="card summary" id="summary" data-queue-status="{_e(state)}">
-<div><span class="pill {_e(state)}" id="queue-status">{_e(state)}</span>
+<div><span class="pill {_e(state)}" id="queue-status">{_e(state_words(state))}</span>
  <b class="pct" id="overall-percent">{pct:.1f}%</b> of this batch</div>
-{_bar(pct, big=True)}
+{_batch_bar(status, pct, done, failed)}
 <div class="numbers">
 <span><b id="completed-jobs">{done}</b> of <b id="total-jobs">{total}</b> done</span>
-<span><b id="failed-jobs">{failed}</b> failed</span>
+<span class="failed-count{" some" if failed else ""}">{failed_text}</span>
 <span><b id="running-jobs">{running}</b> running</span>
 <span><b id="queued-jobs">{queued}</b> queued</span>
 <span>Batch ETA: <b id="batch-eta">{_e(eta_text)}</b></span>
@@ -148,6 +238,12 @@ def _jobs(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [j for j in jobs if isinstance(j, Mapping)] if isinstance(jobs, list) else []
 
 
+def _cell(cls: str, label: str, text: str) -> str:
+    """A table cell; one that says nothing ('—') is left out of a phone's card."""
+    empty = " none" if text == "—" else ""
+    return f'<td class="{cls}{empty}" data-label="{label}">{_e(text)}</td>'
+
+
 def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
     active = [j for j in jobs if j.get("state") in ACTIVE_STATES]
     if not active:
@@ -156,14 +252,14 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
     for j in active:
         state = str(j.get("state"))
         pct = _pct(j.get("percent"))
-        fps = _num(j.get("fps"))
+        fps = 0.0 if state == "paused" else _num(j.get("fps"))   # a held job has no speed
         if state == "queued":
             when = j.get("expected_start")
             eta = f"starts {format_when(when, now)}" if when else "—"
             place = f'#{j["position"]} in line' if j.get("position") else waiting_words(j.get("waiting"))
             progress = f'<span class="muted">{_e(place)}</span>'
-        else:
-            eta = format_when(j.get("eta"), now) if j.get("eta") else "—"
+        else:   # a held job has no ETA either, whatever an older sidecar says
+            eta = format_when(j.get("eta"), now) if j.get("eta") and state != "paused" else "—"
             progress = f'{_bar(pct)}<span class="pct">{pct:.1f}%</span>'
         rows.append(
             f'<tr class="job state-{_e(state)}" data-name="{_e(j.get("name"))}" data-state="{_e(state)}">'
@@ -171,11 +267,11 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
             f'<td class="priority" data-label="Priority">{_e(j.get("priority"))}</td>'
             f'<td class="state" data-label="State"><span class="pill {_e(state)}">{_e(state)}</span></td>'
             f'<td class="progress" data-label="Progress" data-percent="{pct:.1f}">{progress}</td>'
-            f'<td class="fps" data-label="FPS">{f"{fps:.1f}" if fps else "—"}</td>'
-            f'<td class="eta" data-label="ETA">{_e(eta)}</td>'
-            f'<td class="host" data-label="Node">{_e(j.get("host") or "—")}</td>'
-            f'<td class="renderer" data-label="Renderer">{_e(j.get("renderer") or "—")}</td>'
-            "</tr>")
+            + _cell("fps", "FPS", f"{fps:.1f}" if fps else "—")
+            + _cell("eta", "ETA", eta)
+            + _cell("host", "Node", str(j.get("host") or "—"))
+            + _cell("renderer", "Renderer", str(j.get("renderer") or "—"))
+            + "</tr>")
     head = ("<thead><tr><th>Job</th><th>Priority</th><th>State</th><th>Progress</th><th>FPS</th>"
             "<th>ETA</th><th>Node</th><th>Renderer</th></tr></thead>")
     return f'<h2>Queue</h2>\n<table id="queue">{head}<tbody>\n' + "\n".join(rows) + "\n</tbody></table>"
@@ -184,6 +280,22 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
 def waiting_words(waiting: Any) -> str:
     """What a queued job without a place in line is waiting for, in words."""
     return {"waiting_media": "waiting for its media", "reading": "being read"}.get(str(waiting), "arriving")
+
+
+def job_warnings(job: Mapping[str, Any]) -> list[str]:
+    """What a finished job's render fell back on (status.json's `warnings`), as text."""
+    warned = job.get("warnings")
+    return [str(w) for w in warned if w is not None] if isinstance(warned, list) else []
+
+
+def _warnings(job: Mapping[str, Any]) -> str:
+    items = "".join(f"<li>{_e(w)}</li>" for w in job_warnings(job))
+    return f'<ul class="warnings" title="what the render fell back on">{items}</ul>' if items else ""
+
+
+def _report_link(job: Mapping[str, Any]) -> str:
+    report = _href(job.get("report"))
+    return f' <a class="report" href="{report}">report</a>' if report else ""
 
 
 def _finished(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
@@ -208,12 +320,19 @@ def _finished(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
             f'<div class="name">{name}</div>'
             f'<div class="muted">{_e(format_duration(j.get("duration")))}'
             f'{" · " + _e(j.get("host")) if j.get("host") else ""}{" · " + _e(when) if when else ""}</div>'
-            f'<div>{link}</div></div>')
+            f'<div>{link}{_report_link(j)}</div>{_warnings(j)}</div>')
     return '<h2>Recently finished</h2>\n<div class="grid finished" id="finished">\n' + "\n".join(cards) + "\n</div>"
 
 
-def _failures(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
-    bad = [j for j in jobs if j.get("state") in ("failed", "cancelled")][:FAILURES_SHOWN]
+def _failed(jobs: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [j for j in jobs if j.get("state") in ("failed", "cancelled")][:FAILURES_SHOWN]
+
+
+def _failures(jobs: list[Mapping[str, Any]], now: datetime | None, open_: bool) -> str:
+    """Failed and cancelled jobs, newest first, each with its reason and a link to its report:
+    first on the page, open while this batch has failures; failures of earlier batches only
+    are folded into the section's heading, so they do not push the queue down for good."""
+    bad = _failed(jobs)
     if not bad:
         return ""
     items = []
@@ -224,9 +343,11 @@ def _failures(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
         items.append(
             f'<li class="failed-job" data-name="{_e(j.get("name"))}" data-state="{_e(state)}">'
             f'<span class="pill {_e(state)}">{_e(state)}</span> <b class="name">{_e(j.get("name"))}</b>'
-            f'{" <span class=muted>" + _e(when) + "</span>" if when else ""}'
-            f'<div class="reason">{_e(reason)}</div></li>')
-    return '<h2>Recent failures</h2>\n<ul class="card failures" id="failures">\n' + "\n".join(items) + "\n</ul>"
+            f'{" <span class=muted>" + _e(when) + "</span>" if when else ""}{_report_link(j)}'
+            f'<div class="reason">{_e(reason)}</div>{_warnings(j)}</li>')
+    return (f'<details class="failures-box" id="failures-box"{" open" if open_ else ""}>'
+            f'<summary><h2>Recent failures ({len(bad)})</h2></summary>\n'
+            '<ul class="card failures" id="failures">\n' + "\n".join(items) + "\n</ul></details>")
 
 
 @lru_cache(maxsize=1)
@@ -235,23 +356,31 @@ def _template() -> Template:
 
 
 def render_status_html(status: Mapping[str, Any], refresh_seconds: int = REFRESH_SECONDS) -> str:
-    """The page for one status.json dict. Tolerates missing or odd fields (shown as '—')."""
+    """The page for one status.json dict. Tolerates missing or odd fields (shown as '—').
+    Pure: the page's own script, not this function, compares `updated_at` with the clock."""
     now = parse_time(status.get("updated_at"))
     jobs = _jobs(status)
     state = str(status.get("queue_status") or "unknown")
     pct = _pct(status.get("overall_percent"))
     root, host = status.get("root"), status.get("host")
+    updated_at = status.get("updated_at") if now is not None and now.tzinfo is not None else None
     return _template().substitute(
+        csp=_e(CSP),
         refresh=int(refresh_seconds),
-        title=_e(f"{pct:.0f}% · {state} · hotfolder"),
+        title=_e(f"{pct:.0f}% · {state_words(state)} · hotfolder"),
+        updated_at=_e(updated_at or ""),
+        # a daemon that said it shut down needs no second word about it
+        stale_after=STALE_SECONDS if updated_at and state != NOT_RUNNING else 0,
         heading="Karaoke render queue",
         subheading=_e(" · ".join(str(x) for x in (root, host) if x)),
-        banner=_banner(status),
-        summary=_summary(status, now),
+        banner=_banner(status, now),
+        summary=_summary(status, now, bool(_failed(jobs))),
         queue=_queue(jobs, now),
+        failures=_failures(jobs, now, open_=_num(status.get("failed_jobs")) > 0),
         finished=_finished(jobs, now),
-        failures=_failures(jobs, now),
-        updated=_e(now.strftime("%Y-%m-%d %H:%M:%S %z").strip() if now else "—"),
+        updated=_e(now.strftime("%Y-%m-%d %H:%M:%S") if now else "—"),
+        zone=_e(zone_words(now)),
+        script=SCRIPT,
     )
 
 

@@ -136,7 +136,7 @@ def _run(job: WorkerJob, conn: Any, control: Control) -> dict[str, Any]:
              result.duration, result.elapsed, result.encoder, result.renderer)
     return {"output": str(result.output), "frames": result.frames, "duration": result.duration,
             "renderer": result.renderer, "encoder": result.encoder, "elapsed": result.elapsed,
-            "poster": str(result.poster) if result.poster else None}
+            "poster": str(result.poster) if result.poster else None, "warnings": list(result.warnings)}
 
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)

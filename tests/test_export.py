@@ -13,7 +13,7 @@ import pytest
 
 from hotfolder import cli
 from hotfolder.errors import ExportAborted, ProjectError, RenderError
-from hotfolder.export import effective_settings, export, partial_path, plan_frames
+from hotfolder.export import WARNINGS_FROM, effective_settings, export, partial_path, plan_frames
 from hotfolder.progress import ExportProgress
 from hotfolder.project.limits import DAY_MS, Limits
 from hotfolder.project.model import Project
@@ -112,6 +112,7 @@ def test_end_to_end_clip_with_audio_and_highlight(song: Path, fonts_dir: Path, t
     with av.open(str(result.poster)) as c:
         img = next(c.decode(video=0)).to_ndarray(format="rgb24")
     assert img.shape == (H, W, 3) and near(tuple(int(v) for v in img[H // 2, W // 2]), GREEN)
+    assert result.warnings == []   # nothing fell back (no GPU here is no warning: the renderer says it)
 
 
 def test_plan_frames_matches_the_export(song: Path, fonts_dir: Path, tmp_path: Path):
@@ -299,6 +300,23 @@ def test_eta_reported_while_rendering(song: Path, fonts_dir: Path, tmp_path: Pat
         assert 10 < p.fps < 55  # at most 50 fps with a 20 ms wait per frame
         assert p.estimated_remaining == pytest.approx((p.total_frames - p.current_frame) / p.fps, rel=0.02)
         assert p.eta is not None and p.eta.tzinfo is not None
+
+
+def test_what_the_render_fell_back_on_comes_with_the_result(song: Path, fonts_dir: Path, tmp_path: Path):
+    """A font family that is not there, a broken line: the video is made, and the result says
+    what it fell back on, one line each, with paths as the project names them."""
+    text = song.read_text(encoding="utf-8").replace("Style: K,DejaVu Sans,", "Style: K,No Such Family 7,")
+    song.write_text(text + "Dialogue: 0,0:00:01.00\n", encoding="utf-8")
+    result = export(song, tmp_path / "fallback.mp4", settings(fonts_dir))
+    assert result.output.is_file()
+    assert any("font family 'No Such Family 7' not found: using" in w for w in result.warnings), result.warnings
+    assert any(w.startswith("song.ass:") and "skipped" in w for w in result.warnings), result.warnings
+    assert not any(str(tmp_path) in w for w in result.warnings), result.warnings
+    assert len(result.warnings) == len(set(result.warnings)) == 2
+    # the collector is gone with the export: a later warning is nobody's
+    logging.getLogger("hotfolder.render.fonts").warning("after the export")
+    assert len(result.warnings) == 2
+    assert not any(hasattr(h, "said") for name in WARNINGS_FROM for h in logging.getLogger(name).handlers)
 
 
 # -- limits on work and the background ----------------------------------------------------------

@@ -10,8 +10,9 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -90,13 +91,117 @@ def test_once_flags_stale_status_and_banners(tmp_path: Path, capsys: pytest.Capt
     root = make_root(tmp_path, status)
     assert main(["status", str(root), "--once"]) == 0
     out = capsys.readouterr().out
-    assert "not being refreshed" in out and "paused: no new jobs start" in out
+    assert "no update for 5 min: the daemon is not running or cannot write here" in out
+    assert "paused: no new jobs start" in out
     status = sample()
     status.update(queue_status="idle", share_ok=False, message="share went away at 14:02", jobs=[])
     (root / "status.json").write_text(json.dumps(status))
     assert main(["status", str(root), "--once"]) == 0
     out = capsys.readouterr().out
     assert "share problem: share went away at 14:02" in out and "Nothing queued or running." in out
+
+
+def once(root: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(["status", str(root), "--once"]) == 0
+    return capsys.readouterr().out
+
+
+def test_a_daemon_killed_mid_job_is_said_within_a_minute(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9: status.json stays as it was, "running 42.5 %, ETA in 3 min". Past a minute by the
+    reader's clock the view says the daemon is gone, and the job is no longer shown running with
+    an ETA."""
+    monkeypatch.setenv("COLUMNS", "160")
+    written = datetime.now().astimezone() - timedelta(seconds=75)
+    status = sample(written)
+    root = make_root(tmp_path, status)
+    out = once(root, capsys)
+    assert "no update for 1 min: the daemon is not running or cannot write here" in out
+    job_eta = datetime.fromisoformat(status["jobs"][0]["eta"]).strftime("%H:%M:%S")
+    batch_eta = datetime.fromisoformat(status["estimated_completion"]).strftime("%H:%M:%S")
+    assert job_eta not in out and batch_eta not in out and "87.3" not in out
+    row = next(line for line in out.splitlines() if "Song One" in line)
+    assert "unknown" in row and "running" not in row
+    assert "queue unknown (it said running)" in out and "batch ETA unknown" in out
+    # 40 s old: a daemon that writes every few seconds at most is still there
+    (root / "status.json").write_text(json.dumps(sample(datetime.now().astimezone() - timedelta(seconds=40))))
+    out = once(root, capsys)
+    assert "no update" not in out and job_eta not in out
+    assert "running" in next(line for line in out.splitlines() if "Song One" in line)
+
+
+def test_a_daemon_that_shut_down_is_not_running_not_stopped(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    status = sample(datetime.now().astimezone() - timedelta(hours=3))
+    status.update(queue_status="not_running", message="the daemon is not running (it was shut down)",
+                  current_jobs=[], jobs=status["jobs"][1:])
+    out = once(make_root(tmp_path, status), capsys)
+    assert "queue not running" in out
+    assert "not running: the daemon was shut down at" in out
+    assert "STOP" not in out and "stopped" not in out and "hotfolder start" not in out
+    assert "no update for" not in out   # it said so itself
+    assert "batch ETA —" in out
+
+
+def test_a_paused_job_shows_no_speed(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    status = sample()
+    status["queue_status"] = "paused"
+    status["jobs"][0].update(state="paused", fps=87.3)   # as a sidecar from before the pause said
+    out = once(make_root(tmp_path, status), capsys)
+    row = next(line for line in out.splitlines() if "Song One" in line)
+    assert "paused" in row and "87.3" not in row and "42.5%" in row
+    assert datetime.fromisoformat(status["jobs"][0]["eta"]).strftime("%H:%M:%S") not in row
+
+
+def test_a_failed_batch_is_not_drawn_as_success() -> None:
+    """An all-failed batch is 100 % processed: its bar is red, never the finished-and-fine green."""
+    from rich.console import Console
+
+    from hotfolder.commands.status import build_view
+
+    now = datetime.now().astimezone()
+    status = sample(now)
+    status.update(queue_status="idle", total_jobs=1, completed_jobs=0, failed_jobs=1, queued_jobs=0,
+                  overall_percent=100.0, estimated_completion=None, current_jobs=[], jobs=status["jobs"][3:])
+    console = Console(width=100, force_terminal=True, color_system="truecolor", record=True)
+    console.print(build_view(status, now))
+    assert "0/1 done, 1 failed" in console.export_text(clear=False)
+    bar = next(line for line in console.export_text(styles=True).splitlines() if "━━━━━" in line)
+    assert bar == "\x1b[31m" + "━" * 100 + "\x1b[0m"   # red, the whole width: not green, not "finished"
+
+
+def test_failures_first_with_reports_and_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    status = sample()
+    status["jobs"][2].update(report="done/done song.json",
+                             warnings=["font family 'Comic' not found: using DejaVu Sans"])
+    status["jobs"][3].update(report="failed/bad.json")
+    out = once(make_root(tmp_path, status), capsys)
+    recent = out[out.index("Recently finished"):]
+    assert recent.index("bad.txt") < recent.index("done song.lrc")
+    assert "report: failed/bad.json" in recent and "report: done/done song.json" in recent
+    assert "warning: font family 'Comic' not found" in recent
+
+
+def test_times_are_shown_in_the_readers_zone(tmp_path: Path) -> None:
+    """status.json's times carry their offset; the table shows them all in the reader's local
+    time (TZ=Europe/Berlin here), whatever offset they were written with."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    status = sample(now)                                      # every time written in UTC
+    root = make_root(tmp_path, status)
+    env = dict(os.environ, TZ="Europe/Berlin", COLUMNS="160")
+    proc = subprocess.run([sys.executable, "-m", "hotfolder", "status", str(root), "--once"], capture_output=True,
+                          text=True, timeout=60, cwd=REPO, env=env)
+    assert proc.returncode == 0, proc.stderr
+    berlin = ZoneInfo("Europe/Berlin")
+    for when in (status["estimated_completion"], status["jobs"][0]["eta"], status["jobs"][1]["expected_start"]):
+        local = datetime.fromisoformat(when).astimezone(berlin).strftime("%H:%M:%S")
+        utc = datetime.fromisoformat(when).strftime("%H:%M:%S")
+        assert local in proc.stdout and utc not in proc.stdout, (when, proc.stdout)
 
 
 def test_not_a_hot_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
