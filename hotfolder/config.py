@@ -79,6 +79,7 @@ class Config:
     max_video_seconds: float = 14400.0  # a job whose video would be longer fails (handed to the render)
     stall_seconds: float = 300.0      # a render that reports no progress this long fails (0: never)
     status_queue_rows: int = 200      # queued jobs listed one by one in status.json/html; counts for the rest
+    unused_after_seconds: float = 600.0  # a file no queued project names is listed as unused after this long
     base_dir: Path | None = None      # the config file's folder (relative paths in notify.config)
     path: Path | None = field(default=None, compare=False)  # the config file (None: `run --root`)
     # the line of every key in that file ("render.gpu" -> 12), for messages about it
@@ -456,6 +457,7 @@ class ConfigModel(_Schema):
     stall_seconds: SecondsOrZero = 300.0
     status_queue_rows: Count = 200
     max_video_seconds: Seconds = 14400.0
+    unused_after_seconds: SecondsOrZero = 600.0
 
     @field_validator("hotfolders")
     @classmethod
@@ -551,7 +553,8 @@ def _to_config(m: ConfigModel, base_dir: Path | None) -> Config:
     kw: dict[str, Any] = {name: getattr(m, name) for name in ConfigModel.model_fields
                           if name not in ("hotfolders", "render", "notify")}
     for name in ("settle_seconds", "poll_interval", "rescan_interval", "lease_seconds", "media_wait_seconds",
-                 "abort_grace_seconds", "status_interval", "stall_seconds", "max_video_seconds"):
+                 "abort_grace_seconds", "status_interval", "stall_seconds", "max_video_seconds",
+                 "unused_after_seconds"):
         kw[name] = float(kw[name])
     kw["hotfolders"] = tuple(HotfolderConfig(root=h.root,
                                              priorities=dict(DEFAULT_PRIORITIES) if h.priorities is None else dict(h.priorities),

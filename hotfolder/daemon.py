@@ -307,7 +307,7 @@ class Daemon:
         for root in self.roots:
             if not root.share_ok or not root.inbox.scanned_once:
                 return False
-            if root.inbox.queued and not root.stopped:
+            if root.inbox.pending() and not root.stopped:
                 return False
             if root.batch_record is not None and root.batch_record.open and not root.stopped:
                 return False   # the batch is closed (and told) before a one-off run ends

@@ -134,14 +134,17 @@ class Readiness(StrEnum):
     READING = "reading"              # settled; its project is being read for the media it names
     WAITING_MEDIA = "waiting_media"  # settled, but media it names are not there yet
     READY = "ready"
+    IGNORED = "ignored"              # not a project after all (a .txt that is no UltraStar song)
 
 
 def decide_ready(*, settled: bool, media_known: bool, missing_media: bool, missing_for: float,
-                 media_wait_seconds: float) -> Readiness:
+                 media_wait_seconds: float, not_a_project: bool = False) -> Readiness:
     """When a queued job may be claimed: it and what it names stopped changing, and the media
     it names are there (or were waited for long enough: the render then says what is missing)."""
     if not settled:
         return Readiness.SETTLING
+    if not_a_project:
+        return Readiness.IGNORED
     if not media_known:
         return Readiness.READING
     if missing_media and missing_for < media_wait_seconds:

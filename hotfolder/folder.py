@@ -529,7 +529,8 @@ class HotFolder:
             report = reports.final_report(
                 **common, status=JobState.DONE, frames=data.get("frames"), output=self.places.rel(video),
                 poster=self.places.rel(poster_dst) if poster_dst else None, renderer=data.get("renderer") or None,
-                encoder=data.get("encoder"), video_duration=data.get("duration"), log=logs)
+                encoder=data.get("encoder"), video_duration=data.get("duration"), log=logs,
+                warnings=data.get("warnings") or ())
             # job.json says "delivered" by now: a crash from here on files it, never renders again
             claims.file_done(self.places, r.wj, stem, report, self.inbox.media_in_use)
             log.info("%s: done → %s", r.name, report["output"])
@@ -589,6 +590,18 @@ class HotFolder:
 
     # -- what people see
 
+    def _running_media(self) -> list[Path]:
+        """Media in the inbox that running jobs took along (left there until they are filed)."""
+        out = []
+        for r in self.running:
+            origin = (self.places.inbox / str(r.wj.meta.get("key") or r.name)).parent
+            for rel in r.wj.meta.get("media", []):
+                try:
+                    out.append((origin / rel).resolve())
+                except (OSError, RuntimeError):
+                    continue
+        return out
+
     def write_sidecars(self, now: float, force: bool = False) -> None:
         self.board.write_running_sidecars(self.running, now, self.config.status_interval, force)
 
@@ -604,7 +617,8 @@ class HotFolder:
             stopped_for_good=self.node.stopped_for_good, share_ok=self.share_ok,
             message=self.message or self.disk_message() or self.node.hold_message(), history=list(self.history),
             settings_for=self.settings_for,
-            workers=c.workers, rows=c.status_queue_rows, history_rows=c.history, status_interval=c.status_interval)
+            workers=c.workers, rows=c.status_queue_rows, history_rows=c.history, status_interval=c.status_interval,
+            ignored=[q.cand.key for q in self.inbox.ignored()], unused=self.inbox.unused(now, c.unused_after_seconds, self._running_media()))
         self.board.write_status(view, now, {r.wj.dir.name for r in self.node.running}, force)
 
     def close(self) -> None:

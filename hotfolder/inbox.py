@@ -67,6 +67,7 @@ class ScanChanges:
     new: list[str] = field(default_factory=list)           # keys seen for the first time
     ready: list[str] = field(default_factory=list)         # keys that just became ready
     removed: list[str] = field(default_factory=list)       # keys gone from the inbox (deleted, taken)
+    ignored: list[str] = field(default_factory=list)       # keys found to be no project at all
     frames: dict[str, int | None] = field(default_factory=dict)   # keys whose frame count became known
     cancels: list[Path] | None = None                      # `.cancel` files seen (a full rescan only)
 
@@ -86,6 +87,8 @@ class Inbox:
         self.scanned_once = False
         self.scan_cost = 0.0            # seconds the last full rescan took (rescans are paced by it)
         self.gone = False               # a job vanished between two full rescans
+        self.others: dict[str, tuple[Path, float]] = {}   # files that are no job: (path, first seen)
+        self._unused: tuple[float, list[str]] = (-1e9, [])
 
     def configure(self, cfg: HotfolderConfig, settle_seconds: float, media_wait_seconds: float) -> None:
         self.cfg = cfg
@@ -109,9 +112,10 @@ class Inbox:
         """Look at the whole inbox; None when it cannot be listed (the share went away)."""
         started = time.monotonic()
         self.gone = False
+        others: list[tuple[str, Path]] = []
         try:
             found, cancels = scan_inbox(self.places.inbox, self.cfg.priorities, self.cfg.default_priority,
-                                        {k: q.cand for k, q in self.queued.items()})
+                                        {k: q.cand for k, q in self.queued.items()}, others)
         except OSError as exc:
             log.warning("%s: cannot list the inbox: %s", self.places.root, exc)
             return None
@@ -131,6 +135,7 @@ class Inbox:
         for key in list(self.queued):
             if key not in seen:
                 self._gone(key, changes)
+        self.others = {key: (path, self.others.get(key, (path, now))[1]) for key, path in others}
         self._count_unsettled()
         self.settle.forget_except([*seen, *(k + MEDIA_KEY for k in seen)])
         self.inspector.forget_except(seen)
@@ -245,8 +250,12 @@ class Inbox:
             q.missing_since = None
         readiness = decide_ready(settled=settled, media_known=info is not None, missing_media=bool(missing),
                                  missing_for=now - q.missing_since if q.missing_since is not None else 0.0,
-                                 media_wait_seconds=self.media_wait_seconds)
+                                 media_wait_seconds=self.media_wait_seconds,
+                                 not_a_project=info is not None and info.not_a_project)
         ready = readiness is Readiness.READY
+        if readiness is Readiness.IGNORED and q.readiness is not Readiness.IGNORED:
+            log.info("%s: not a project (%s); ignored", display_name(cand.key), info.error if info else "")
+            changes.ignored.append(cand.key)
         q.readiness = readiness
         if ready and not q.ready:
             log.info("%s: queued (priority %d)", display_name(cand.key), q.priority)
@@ -285,20 +294,47 @@ class Inbox:
         return list(result)
 
     def pending(self) -> int:
-        """Jobs waiting in the inbox, ready or not."""
-        return len(self.queued)
+        """Jobs waiting in the inbox, ready or not (files found to be no project do not count)."""
+        return sum(1 for q in self.queued.values() if q.readiness is not Readiness.IGNORED)
+
+    def ignored(self) -> list[Queued]:
+        return sorted((q for q in self.queued.values() if q.readiness is Readiness.IGNORED), key=lambda q: q.cand.key)
 
     def has_ready(self) -> bool:
         return bool(self.ordered())
 
     def arriving(self) -> list[Queued]:
         """Jobs seen but not ready yet (being copied, being read, waiting for media), oldest first."""
-        return sorted((q for q in self.queued.values() if not q.ready), key=lambda q: (q.first_seen, q.cand.key))
+        return sorted((q for q in self.queued.values() if not q.ready and q.readiness is not Readiness.IGNORED),
+                      key=lambda q: (q.first_seen, q.cand.key))
 
     def forget(self, key: str) -> None:
         """A job left the inbox through us (claimed, cancelled)."""
         if self.queued.pop(key, None) is not None:
             self.order_version += 1
+
+    def unused(self, now: float, after: float, also_named: Iterable[Path] = ()) -> list[str]:
+        """Files in the inbox that no queued project names, seen for `after` seconds or more:
+        listed for people (never deleted). Worked out at most every half minute, and only
+        when every queued project has been read."""
+        at, cached = self._unused
+        if now - at < min(30.0, after):
+            return cached
+        if any(not q.inspected for q in self.queued.values() if not q.cand.bundle):
+            return cached
+        named = {m for q in self.queued.values() for m in q.media} | set(also_named)
+        unused = []
+        for key, (path, seen) in sorted(self.others.items()):
+            if now - seen < after:
+                continue
+            try:
+                if path.resolve() in named:
+                    continue
+            except (OSError, RuntimeError):
+                continue
+            unused.append(key)
+        self._unused = (now, unused)
+        return unused
 
     def media_in_use(self, target: Path) -> bool:
         """Whether a queued job names this file: from what the inspector read of each project,

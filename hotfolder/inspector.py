@@ -28,6 +28,7 @@ class Inspection:
     media: tuple[Path, ...]        # what the project names (audio, background, video, fonts folder)
     frames: int | None             # None: it does not load, or its length is unknown
     error: str | None = None       # why it does not load (the render will say it again, in its report)
+    not_a_project: bool = False    # a .txt that is no UltraStar song (notes.txt): no job at all
 
 
 def inspect_project(project: Path | None, settings: RenderSettings) -> Inspection:
@@ -36,8 +37,12 @@ def inspect_project(project: Path | None, settings: RenderSettings) -> Inspectio
         return Inspection((), None, "no project file")
     from hotfolder.errors import ProjectError
     from hotfolder.export import frames_of
-    from hotfolder.project import load_project
+    from hotfolder.project import detect_format, load_project
 
+    try:
+        detect_format(project)
+    except ProjectError as exc:   # notes beside the songs: never a job, never a failure
+        return Inspection((), None, str(exc), not_a_project=True)
     try:
         p = load_project(project)
     except ProjectError as exc:

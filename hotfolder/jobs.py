@@ -322,7 +322,8 @@ def restat(cand: Candidate) -> Candidate | None:
 
 
 def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int,
-               known: Mapping[str, Candidate] | None = None) -> tuple[list[Candidate], list[Path]]:
+               known: Mapping[str, Candidate] | None = None,
+               others: list[tuple[str, Path]] | None = None) -> tuple[list[Candidate], list[Path]]:
     """Jobs in the inbox (settled or not) and `.cancel` files in it. Priority folders are
     looked into one level deep; any other folder is a bundle. Raises OSError when the inbox
     itself cannot be listed (the caller decides what a missing share means)."""
@@ -363,6 +364,8 @@ def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int
                 c = _candidate(inbox, entry, (*prefix, name), False, priorities, default_priority, names, known)
                 if c:
                     candidates.append(c)
+            elif is_file and others is not None:   # media, or a stray file (`others` collects them)
+                others.append(("/".join((*prefix, name)), Path(entry.path)))
 
     visit(inbox, True)
     return candidates, cancels

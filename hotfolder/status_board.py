@@ -30,6 +30,7 @@ log = logging.getLogger("hotfolder.daemon")
 
 IDLE_STATUS_INTERVAL = 5.0   # status.json while nothing runs and nothing changed
 HEARTBEAT_SECONDS = 10.0
+LISTED_FILES = 50            # ignored and unused files listed in status.json
 
 
 def now_local() -> datetime:
@@ -57,6 +58,8 @@ class FolderView:
     rows: int                            # queued jobs listed one by one
     history_rows: int
     status_interval: float
+    ignored: Sequence[str] = ()          # files in the inbox found to be no project (notes.txt)
+    unused: Sequence[str] = ()           # files no queued project names, for a while now
 
 
 def running_state(r: Any) -> JobState:
@@ -200,6 +203,9 @@ class StatusBoard:
             overall_percent=overall_percent(batch), estimated_completion=completion,
             running=running_rows, queued=queued_rows, finished=[reports.row_from_report(r) for r in view.history],
             history=view.history_rows, queued_total=len(view.ordered) + len(view.arriving))
+        # people see what the inbox holds that will never run (never deleted: theirs to tidy)
+        doc["ignored"] = [display_name(k) for k in view.ignored[:LISTED_FILES]]
+        doc["unused"] = [display_name(k) for k in view.unused[:LISTED_FILES]]
         self._publish(doc)
 
     def _queued_sidecar(self, q: Any, pos: int, expected: datetime | None, wall: datetime, now: float) -> None:

@@ -114,3 +114,26 @@ def test_a_work_folder_nobody_understands_is_quarantined_once(tmp_path: Path):
     (report,) = reports.values()
     assert report["status"] == "failed" and "no readable job record" in report["error"]
     assert (root / report["source"] / "song.ass").is_file()   # the files kept as they were found
+
+
+def test_what_will_never_run_is_listed_not_failed(tmp_path: Path):
+    """A .txt that is no UltraStar song is no job (listed as ignored, no failure); a file no
+    project names is listed as unused after a while (never deleted); a job waiting for its media
+    is listed and says so."""
+    root = make_root(tmp_path)
+    inbox = root / "inbox"
+    (inbox / "notes.txt").write_text("remember to buy milk\n")
+    (inbox / "stray.mp3").write_bytes(b"\0" * 100)
+    (inbox / "song.ass").write_text(ass_text(2))
+    (inbox / "waits.kproj").write_text(_kproj(audio="later.ogg"))
+    cfg = write_config(tmp_path, [root], media_wait_seconds=60, unused_after_seconds=1)
+    with Daemon(cfg) as d:
+        status = wait_for(lambda: (s := read_json(root / "status.json")) and s.get("unused") and s.get("ignored")
+                          and any(j.get("waiting") == "waiting_media" for j in s["jobs"]) and s, 60,
+                          "ignored, unused and waiting files listed", d)
+        wait_for(lambda: done_reports(root), 60, "song.ass done", d)
+    assert status["ignored"] == ["notes.txt"] and status["unused"] == ["stray.mp3"]
+    waiting = [j for j in status["jobs"] if j.get("waiting")]
+    assert [j["name"] for j in waiting] == ["waits.kproj"] and not waiting[0].get("position")
+    assert not failed_reports(root)
+    assert (inbox / "notes.txt").exists() and (inbox / "stray.mp3").exists()
