@@ -5,7 +5,7 @@ Starts `.venv/bin/hotfolder run -c CONFIG` as a subprocess on fresh hot folders 
 
   1  list N queued     N tiny karaoke .ass files (and a PAUSE file) are written before the
                        daemon starts: seconds from its start until status.json lists all N as
-                       queued (`queued_jobs`, or the `jobs` rows in state "queued", whichever is
+                       queued (`queued_jobs`, or the `jobs` rows in state "queued" or "waiting", whichever is
                        more)                                                   target <= 10 s
   1b taken in         seconds until every queued project was read once and every queued job has
                        its progress sidecar (the one-off intake; no target), with the CPU it took
@@ -297,7 +297,7 @@ def queued_listed(doc: dict[str, Any] | None) -> int:
     count = doc.get("queued_jobs")
     count = count if isinstance(count, int) and not isinstance(count, bool) else 0
     jobs = doc.get("jobs")
-    rows = sum(1 for j in jobs if isinstance(j, dict) and j.get("state") == "queued") if isinstance(jobs, list) else 0
+    rows = sum(1 for j in jobs if isinstance(j, dict) and j.get("state") in ("queued", "waiting")) if isinstance(jobs, list) else 0
     return max(count, rows)
 
 
@@ -418,7 +418,7 @@ def run_queue(base: Path, n: int, args: argparse.Namespace, out: list[Line], dae
     # count) and every queued job's progress sidecar written. Steady CPU is measured after it.
     def taken_in() -> bool:
         doc = status.read() or {}
-        if any(j.get("waiting") for j in doc.get("jobs", []) if j.get("state") == "queued"):
+        if any(j.get("waiting") for j in doc.get("jobs", []) if j.get("state") in ("queued", "waiting")):
             return False
         return sum(1 for _ in inbox.glob("*.progress.json")) >= n
 

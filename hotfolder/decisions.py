@@ -267,6 +267,6 @@ def batch_counts(states: Iterable[str]) -> BatchCounts:
             completed += 1
         elif s in (JobState.FAILED, JobState.CANCELLED):
             failed += 1
-        elif s == JobState.QUEUED:
+        elif s in (JobState.QUEUED, JobState.WAITING):
             queued += 1
     return BatchCounts(total, completed, failed, queued)

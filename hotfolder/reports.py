@@ -116,13 +116,14 @@ class JobRow:
     output: str | None = None
     poster: str | None = None
     error: str | None = None
-    waiting: str | None = None      # a queued job not ready yet: settling | reading | waiting_media
+    waiting: str | None = None      # a waiting job: settling | reading | waiting_media
+    key: str | None = None          # queued, waiting and running jobs: the path below inbox/ (high/dup.ass)
     report: str | None = None       # a finished job's report, relative to ROOT (only when known)
     warnings: tuple[str, ...] = ()  # what its render fell back on (only when there is something)
 
     def to_json(self) -> dict[str, Any]:
         row = dict(self.__dict__)
-        for key in ("report", "warnings"):   # finished jobs' fields: absent rather than empty
+        for key in ("report", "warnings", "key"):   # fields only some rows have: absent rather than empty
             if not row[key]:
                 del row[key]
         if "warnings" in row:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -151,7 +151,9 @@ class StatusBoard:
                 continue
             try:
                 side = json.loads(meta.progress_path.read_text(encoding="utf-8"))
-                out.append((reports.row_from_sidecar(side),
+                row = reports.row_from_sidecar(side)
+                row.key = display_name(str(meta.meta.get("key") or meta.name))
+                out.append((row,
                             BatchJob(JobState.RUNNING, int(side.get("current_frame") or 0), side.get("total_frames"))))
             except (OSError, ValueError, KeyError, TypeError):
                 continue
@@ -177,19 +179,19 @@ class StatusBoard:
             expected_dt = None if held else datetime.fromtimestamp(wall.timestamp() + start).astimezone()
             if pos <= view.rows:   # status.json stays small: counts for the rest
                 queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.QUEUED,
-                                                  priority=q.priority, position=pos,
+                                                  key=display_name(q.cand.key), priority=q.priority, position=pos,
                                                   expected_start=reports.iso(expected_dt), attempts=q.attempts,
                                                   error=q.option_error))
             self._queued_sidecar(q, pos, expected_dt, wall, now)
         for q in view.arriving[: max(0, view.rows - len(queued_rows))]:
             # seen but not ready (being copied, read, or waiting for its media): shown, without a place
-            queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.QUEUED,
-                                              priority=q.priority, attempts=q.attempts, error=q.option_error,
-                                              waiting=q.readiness))
+            queued_rows.append(reports.JobRow(name=display_name(q.cand.name), state=JobState.WAITING,
+                                              key=display_name(q.cand.key), priority=q.priority,
+                                              attempts=q.attempts, error=q.option_error, waiting=q.readiness))
         # from what the render reported last, not from the sidecar written up to an interval ago:
         # status.json would otherwise lag the renders by up to two intervals
-        running_rows = [reports.row_from_sidecar(running_sidecar(r, running_state(r), self.node_id))
-                        for r in view.running]
+        running_rows = [replace(reports.row_from_sidecar(running_sidecar(r, running_state(r), self.node_id)),
+                                key=display_name(r.key)) for r in view.running]
         foreign = self._foreign_running(ours)
         running_rows += [row for row, _ in foreign]
         batch = batch_jobs(view, [job for _, job in foreign])

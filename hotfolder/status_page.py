@@ -27,7 +27,7 @@ from hotfolder.atomic import write_text_atomic
 
 REFRESH_SECONDS = 3
 STALE_SECONDS = 60       # a status.json older than this: the daemon is gone (it writes every 5 s at least)
-ACTIVE_STATES = ("running", "paused", "queued")
+ACTIVE_STATES = ("running", "paused", "queued", "waiting")
 FINISHED_SHOWN = 12      # poster cards
 FAILURES_SHOWN = 20
 NOT_RUNNING = "not_running"
@@ -253,7 +253,7 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
         state = str(j.get("state"))
         pct = _pct(j.get("percent"))
         fps = 0.0 if state == "paused" else _num(j.get("fps"))   # a held job has no speed
-        if state == "queued":
+        if state in ("queued", "waiting"):
             when = j.get("expected_start")
             eta = f"starts {format_when(when, now)}" if when else "—"
             place = f'#{j["position"]} in line' if j.get("position") else waiting_words(j.get("waiting"))
@@ -263,7 +263,7 @@ def _queue(jobs: list[Mapping[str, Any]], now: datetime | None) -> str:
             progress = f'{_bar(pct)}<span class="pct">{pct:.1f}%</span>'
         rows.append(
             f'<tr class="job state-{_e(state)}" data-name="{_e(j.get("name"))}" data-state="{_e(state)}">'
-            f'<td class="name" data-label="Job">{_e(j.get("name"))}</td>'
+            f'<td class="name" data-label="Job">{_e(j.get("key") or j.get("name"))}</td>'
             f'<td class="priority" data-label="Priority">{_e(j.get("priority"))}</td>'
             f'<td class="state" data-label="State"><span class="pill {_e(state)}">{_e(state)}</span></td>'
             f'<td class="progress" data-label="Progress" data-percent="{pct:.1f}">{progress}</td>'

@@ -13,6 +13,7 @@ class JobState(StrEnum):
     """Where a job is, as sidecars, reports and status.json say it."""
 
     QUEUED = "queued"
+    WAITING = "waiting"        # seen in the inbox, not ready yet (being copied, read, or its media missing)
     STARTING = "starting"
     RENDERING = "rendering"
     PAUSED = "paused"

@@ -78,8 +78,8 @@ def test_stop_returns_the_running_job_to_the_inbox_and_start_resumes(tmp_path: P
         side = wait_for(lambda: read_json(root / "inbox" / "high" / "stopped.ass.progress.json"), 10, "sidecar", d)
         assert side["status"] == "queued" and side["attempts"] == 0  # STOP is not a failed attempt
         status = wait_for(lambda: (s := read_json(root / "status.json")) and s["queue_status"] == "stopped"
-                          and s["queued_jobs"] == 1 and s, 10, "status stopped", d)
-        assert status["current_jobs"] == [] and status["jobs"][0]["state"] == "queued"
+                          and s["queued_jobs"] == 1 and s["jobs"][0]["state"] == "queued" and s, 10, "status stopped", d)
+        assert status["current_jobs"] == [] and status["jobs"][0]["key"] == "high/stopped.ass"
         (root / "PAUSE").unlink()
         time.sleep(1.5)
         assert (root / "inbox" / "high" / "stopped.ass").exists(), "a job started while STOP exists"

@@ -75,7 +75,7 @@ def test_a_machine_that_cannot_render_holds_its_queue_instead_of_failing_jobs(tm
                                                      "timeout": 5, "backoff": [0.2]})
         with Daemon(cfg, env={failpoints.ENV: "render.start"}) as d:
             status = wait_for(lambda: (s := read_json(root / "status.json")) and "cannot render" in (s["message"] or "")
-                              and s, 60, "status saying the machine cannot render", d)
+                              and s["queued_jobs"] == 2 and s, 60, "status saying the machine cannot render", d)
             wait_for(lambda: sink.titles(), 20, "a daemon_error", d)
             time.sleep(3)   # the queue holds: nothing else is tried, nothing fails
             assert not failed_reports(root) and not done_reports(root)

@@ -40,7 +40,7 @@ from hotfolder.status_page import (
 
 RECENT_SHOWN = 10
 
-_STATE_STYLE = {"running": "bold blue", "paused": "yellow", "queued": "dim", "done": "green",
+_STATE_STYLE = {"running": "bold blue", "paused": "yellow", "queued": "dim", "waiting": "dim", "done": "green",
                 "failed": "bold red", "cancelled": "magenta"}
 _QUEUE_STYLE = {"running": "bold blue", "idle": "green", "paused": "bold yellow", "stopped": "bold red",
                 NOT_RUNNING: "bold red"}
@@ -208,7 +208,7 @@ def _queue_table(jobs: list[Mapping[str, Any]], now: datetime, stale: bool) -> R
         state = str(j.get("state"))
         pct = min(100.0, max(0.0, _num(j.get("percent"))))
         fps = 0.0 if state == "paused" or stale else _num(j.get("fps"))   # a held (or lost) job has no speed
-        if state == "queued":
+        if state in ("queued", "waiting"):
             place = f"#{j['position']} in line" if j.get("position") else waiting_words(j.get("waiting"))
             bar: RenderableType = _t(place, "dim")
             eta = f"starts {format_when(j.get('expected_start'), now)}" if j.get("expected_start") else "—"
@@ -221,7 +221,9 @@ def _queue_table(jobs: list[Mapping[str, Any]], now: datetime, stale: bool) -> R
                 state = "unknown"   # its daemon is gone: whether it still runs nobody knows
         if stale and eta != "—":
             eta = "unknown"
-        table.add_row(_t(j.get("name"), "bold"), _t(j.get("priority")), _t(state, _STATE_STYLE.get(state, "")),
+        # the job's folder (high/dup.ass) tells two jobs of one name apart
+        table.add_row(_t(j.get("key") or j.get("name"), "bold"), _t(j.get("priority")),
+                      _t(state, _STATE_STYLE.get(state, "")),
                       bar, _t(pct_text), _t(f"{fps:.1f}" if fps else None), _t(eta), _t(j.get("host")),
                       _t(j.get("renderer")))
     return table
