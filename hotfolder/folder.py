@@ -144,6 +144,7 @@ class HotFolder:
         self.batch = SharedBatch(self.places.marker)
         self.batch_record: BatchRecord | None = None   # the root's batch as last read
         self.idle_since: float | None = None           # when this node last saw the root go idle
+        self.last_batch_look = -1e9
         self.history = History(self.places.marker, node.config.history)
         self.speed = Speed()
         self.board = StatusBoard(self.places, node.node_id, node.gpu)
@@ -397,8 +398,9 @@ class HotFolder:
         """The root's batch: open while any node has work here, closed (one batch_done, sent by
         whichever node wins the close) once the root stayed idle for DRAIN_GRACE seconds, so a
         report another node is writing this moment is counted."""
-        if not self.share_ok:
-            return
+        if not self.share_ok or now - self.last_batch_look < 1.0:
+            return   # batch.json is on the share: read once a second, not every tick
+        self.last_batch_look = now
         try:
             in_work = any(not n.startswith(".") or n.startswith(recovery.RECOVER_PREFIX)
                           for n in os.listdir(self.places.work))
