@@ -205,10 +205,10 @@ class Daemon:
                                               stall_seconds=self.config.stall_seconds):
             log.error("%s: no progress for %.0f s; stopping it", display_name(r.name), now - r.progress_at)
             request_abort(r, AbortReason.STALLED)
-        if got.ended is None:
-            return False
-        r.outcome = (got.ended, got.result)
-        return True
+        if got.ended is not None:
+            r.outcome = (got.ended, got.result)
+        # once ended it stays ended: a finish put off (the share was away) is done on a later tick
+        return r.outcome is not None
 
     # -- the loop
 

@@ -119,6 +119,9 @@ def test_soak_twenty_jobs_with_kill_9_restarts_and_a_reader(tmp_path: Path):
         d = daemons[-1]
         wait_for(lambda: len(done_reports(root)) == len(early), 150, "the early jobs", d, interval=0.2)
         wait_for(lambda: (s := read_json(root / "status.json")) and s["queue_status"] == "idle", 20, "idle", d)
+        # the root's batch closes once the root stayed idle a moment (3 s): then the next drop is a new batch
+        wait_for(lambda: (b := read_json(root / ".hotfolder" / "batch.json")) and b.get("closed_at"), 20,
+                 "the early batch closed", d)
         # the last four as one batch, dropped while paused: counts and priority order are exact
         (root / "PAUSE").touch()
         for job in final:
