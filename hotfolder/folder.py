@@ -608,20 +608,23 @@ class HotFolder:
         self.board.write_running_sidecars(self.running, now, self.config.status_interval, force)
 
     def write_status(self, now: float, force: bool = False) -> None:
+        c = self.config
+        version = (self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped)
+        if not force and not self.board.due(now, version, bool(self.running), c.status_interval):
+            return
         if now - self.last_history_merge >= IDLE_STATUS_INTERVAL:
             self.last_history_merge = now
             self.history.merge(only_if_changed=True)   # what another node's write may have dropped
-        c = self.config
         view = FolderView(
             running=self.running, ordered=self.inbox.ordered(), arriving=self.inbox.arriving(),
-            version=(self.inbox.order_version, len(self.inbox.queued), self.paused, self.stopped),
+            version=version,
             finished=reports_in(self.batch_record, self.history) if self.batch_record else [], speed=self.speed, paused=self.paused, stopped=self.stopped,
             stopped_for_good=self.node.stopped_for_good, share_ok=self.share_ok,
             message=self.message or self.disk_message() or self.node.hold_message(), history=list(self.history),
             settings_for=self.settings_for,
             workers=c.workers, rows=c.status_queue_rows, history_rows=c.history, status_interval=c.status_interval,
             ignored=[q.cand.key for q in self.inbox.ignored()], unused=self.inbox.unused(now, c.unused_after_seconds, self._running_media()))
-        self.board.write_status(view, now, {r.wj.dir.name for r in self.node.running}, force)
+        self.board.write_status(view, now, {r.wj.dir.name for r in self.node.running})
 
     def close(self) -> None:
         if self.watcher is not None:

@@ -161,14 +161,15 @@ class StatusBoard:
 
     # -- the whole folder
 
-    def write_status(self, view: FolderView, now: float, ours: set[str], force: bool = False) -> None:
-        """status.json and status.html, and the queued jobs' sidecars. While nothing runs and
-        nothing changed they are refreshed only every IDLE_STATUS_INTERVAL: a paused queue of
-        10,000 jobs costs next to nothing."""
-        changed = view.version != self._seen
-        interval = view.status_interval if view.running or changed else IDLE_STATUS_INTERVAL
-        if not force and now - self.last_status < interval:
-            return
+    def due(self, now: float, version: tuple, running: bool, status_interval: float) -> bool:
+        """Whether status is written now. While nothing runs and nothing changed it is refreshed
+        only every IDLE_STATUS_INTERVAL: a paused queue of 10,000 jobs costs next to nothing.
+        Asked before the hot folder gathers its view, which costs as much as the queue is long."""
+        interval = status_interval if running or version != self._seen else IDLE_STATUS_INTERVAL
+        return now - self.last_status >= interval
+
+    def write_status(self, view: FolderView, now: float, ours: set[str]) -> None:
+        """status.json and status.html, and the queued jobs' sidecars."""
         self.last_status = now
         self._seen = view.version
         wall = now_local()

@@ -80,6 +80,10 @@ def detect_mode(mode: str, root: Path) -> tuple[str, str | None]:
     return choose_mode(mode, fs_type), fs_type
 
 
+def _our_own(name: str) -> bool:
+    return name.endswith(".progress.json") or (name.startswith(".") and name.endswith(".tmp"))
+
+
 class _Hint(FileSystemEventHandler):
     """Passes on the paths that changed (both ends of a rename): the daemon looks at those
     jobs alone, and at the whole inbox only now and then."""
@@ -90,15 +94,12 @@ class _Hint(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write") or (event.is_directory and event.event_type == "modified"):
             return  # reads, and a folder's own change (its entry's event follows anyway)
-        name = os.path.basename(os.fsdecode(event.src_path))
-        # our own writes (progress sidecars and their temp files) are no news
-        if name.endswith(".progress.json") or (name.startswith(".") and name.endswith(".tmp")):
-            return
-        paths = [Path(os.fsdecode(event.src_path))]
-        dest = getattr(event, "dest_path", None)
-        if dest:
-            paths.append(Path(os.fsdecode(dest)))
-        self.on_change(paths)
+        paths = [Path(os.fsdecode(p)) for p in (event.src_path, getattr(event, "dest_path", None)) if p]
+        # our own writes (progress sidecars and their temp files) are no news; a copy tool's
+        # rename of its temp file into the real name is (its destination counts)
+        news = [p for p in paths if not _our_own(p.name)]
+        if news:
+            self.on_change(news)
 
 
 class FolderWatcher:

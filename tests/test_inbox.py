@@ -96,3 +96,30 @@ def test_a_file_being_written_is_not_ready_until_it_stops_changing(tmp_path: Pat
         inbox.look_at([path], time.monotonic(), _settings)
         assert not inbox.queued["growing.ass"].ready
     _until_ready(inbox, "growing.ass")
+
+
+def test_a_rename_from_a_temp_name_reaches_the_inbox_from_the_watcher(tmp_path: Path):
+    """Copy tools write `.song.ass.tmp` and rename it: the watcher must pass on the new name."""
+    import threading
+
+    from hotfolder.watch import FolderWatcher
+
+    places = create_hotfolder(tmp_path / "hf")
+    seen: list[Path] = []
+    got = threading.Event()
+
+    def changed(paths: list[Path]) -> None:
+        seen.extend(paths)
+        if any(p.name == "song.ass" for p in paths):
+            got.set()
+
+    w = FolderWatcher(places.root, "inotify", 0.1, changed)
+    assert w.start()
+    try:
+        tmp = places.inbox / ".song.ass.tmp"
+        tmp.write_text(ass_text(1))
+        time.sleep(0.2)
+        tmp.rename(places.inbox / "song.ass")
+        assert got.wait(5), seen
+    finally:
+        w.stop()
