@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from hotfolder import encode
 from hotfolder.claims import create_hotfolder

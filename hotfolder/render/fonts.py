@@ -20,7 +20,7 @@ from pathlib import Path
 import freetype
 import uharfbuzz as hb
 
-from hotfolder.errors import NodeError, RenderError
+from hotfolder.errors import NodeError
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class FontResolver:
 
     def choose(self, family: str, bold: bool = False, italic: bool = False) -> FontChoice:
         """The face for `family` in that style. A missing family falls back to the default
-        (logged once per family); raises RenderError only when not even that exists."""
+        (logged once per family); raises NodeError (a RenderError) only when not even that exists."""
         cache_key = (family.strip().lower(), bold, italic)
         choice = self._choices.get(cache_key)
         if choice is not None:
