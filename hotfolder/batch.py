@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from hotfolder.atomic import write_json_atomic
+from hotfolder.reports import parse_iso as _parse
 
 log = logging.getLogger("hotfolder.daemon")
 
@@ -40,13 +41,6 @@ class BatchRecord:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "started_at": self.started_at.isoformat(timespec="seconds"),
                 "closed_at": self.closed_at.isoformat(timespec="seconds") if self.closed_at else None}
-
-
-def _parse(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
 
 
 def reports_in(batch: BatchRecord, reports: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -29,7 +29,7 @@ from hotfolder import failpoints
 from hotfolder.atomic import write_json_atomic
 from hotfolder.names import display_name
 from hotfolder.vocabulary import JobState
-from hotfolder.jobs import Candidate, bundle_project, progress_name, sidecar_name
+from hotfolder.jobs import Candidate, bundle_project, is_regular_file, progress_name, sidecar_name
 from hotfolder.queue import Lease, split_job_name, unique_name, unique_stem
 
 log = logging.getLogger(__name__)
@@ -362,15 +362,12 @@ def finish_filing(places: Places, wj: WorkJob, in_use: InUse | None = None) -> d
     folder = places.root / filing["folder"]
     folder.mkdir(parents=True, exist_ok=True)
     if filing["to"] == JobState.DONE:
-        names = _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else [])
-        release_media(places, wj, in_use)   # the report is what people wait for: the inbox is tidy before it
-        _move_files(wj.dir, names, folder)
+        _move_files(wj.dir, _job_files(wj) + ([LOG] if (wj.dir / LOG).exists() else []), folder)
+    elif wj.meta.get("bundle") and wj.job_path.is_dir():
+        _move_bundle(wj, folder)
     else:
-        if wj.meta.get("bundle") and wj.job_path.is_dir():
-            _move_bundle(wj, folder)
-        else:
-            _move_files(wj.dir, _job_files(wj), folder)
-        release_media(places, wj, in_use)
+        _move_files(wj.dir, _job_files(wj), folder)
+    release_media(places, wj, in_use)   # the report is what people wait for: the inbox is tidy before it
     failpoints.hit("file.moved")
     parent = places.done if filing["to"] == JobState.DONE else places.failed
     write_json_atomic(parent / f"{filing['stem']}.json", report)
@@ -492,7 +489,7 @@ def _mentioned_in_folder(folder: Path) -> InUse:
                 names = []
             for n in names:
                 p = folder / n
-                if p.suffix.lower() in (".kproj", ".ass", ".ssa", ".lrc", ".txt", ".yaml", ".yml") and is_regular(p):
+                if p.suffix.lower() in (".kproj", ".ass", ".ssa", ".lrc", ".txt", ".yaml", ".yml") and is_regular_file(p):
                     try:
                         with open(p, "rb") as fh:
                             texts.append(fh.read(2_000_000))
@@ -503,9 +500,3 @@ def _mentioned_in_folder(folder: Path) -> InUse:
 
     return mentioned
 
-
-def is_regular(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False

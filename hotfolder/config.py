@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, ValidationInfo,
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
                       field_validator)
 from pydantic_core import PydanticCustomError
 
@@ -530,16 +530,6 @@ def parse_render(raw: Any, where: str = "render", allowed: frozenset[str] | None
     except ValidationError as exc:
         raise ConfigError(_problems(model, exc, prefix=where)) from None
     return _render_overrides(validated)
-
-
-def parse_priorities(raw: Any, where: str) -> dict[str, int]:
-    if raw is None:
-        return dict(DEFAULT_PRIORITIES)
-    adapter = TypeAdapter(Priorities, config=ConfigDict(strict=True))
-    try:
-        return dict(adapter.validate_python(raw))
-    except ValidationError as exc:
-        raise ConfigError(_problems(Priorities, exc, prefix=where)) from None
 
 
 def _validate_config(raw: Any, base_dir: Path | None) -> ConfigModel:

@@ -201,7 +201,7 @@ class Daemon:
             r.progress = got.progress
         if r.render.held:
             r.progress_at = now   # held by PAUSE (or a lost share): not stuck
-        if r.abort_reason is None and stalled(progress_age=now - r.progress_at, paused=False,
+        if r.abort_reason is None and stalled(progress_age=now - r.progress_at, paused=r.render.held,
                                               stall_seconds=self.config.stall_seconds):
             log.error("%s: no progress for %.0f s; stopping it", display_name(r.name), now - r.progress_at)
             request_abort(r, AbortReason.STALLED)

@@ -381,12 +381,11 @@ class HotFolder:
         if claims.fail_from_inbox(self.places, q.cand, report, q.media) is not None:
             log.info("%s: cancelled", q.cand.key)
             self.inbox.forget(q.cand.key)
-            self._finished(q.cand.key, report, q.options.notify, q.frames)
+            self._finished(report, q.options.notify)
 
     # -- finishing
 
-    def _finished(self, key: str, report: dict[str, Any], extra_urls: tuple[str, ...] | list[str],
-                  frames: int | None) -> None:
+    def _finished(self, report: dict[str, Any], extra_urls: tuple[str, ...] | list[str]) -> None:
         """A job got its one report: history (which the root's batch counts), notification (the
         event follows its state)."""
         event = EVENT_FOR_STATE[JobState(report["status"])]
@@ -485,12 +484,12 @@ class HotFolder:
                 self.disk_full(f"{display_name(d.name)} could not be filed")
             return
         if got.returned is not None:
-            key, path, attempts, why = got.returned
+            path, attempts, why = got.returned
             self._queued_back(path, attempts, why, None)
         elif got.report is not None and got.already_recorded:
             self.history.add(got.report)  # the same report twice counts once
         elif got.report is not None:
-            self._finished(got.key or got.report["name"], got.report, [], None)
+            self._finished(got.report, [])
 
     def _return(self, wj: WorkJob, attempts: int, why: str | None) -> None:
         back = claims.return_to_inbox(self.places, wj)
@@ -539,7 +538,7 @@ class HotFolder:
             w, h = r.settings.width, r.settings.height
             if data.get("frames") and data.get("elapsed"):
                 self.speed = self.speed.updated(int(data["frames"]), w, h, (now - r.started_at).total_seconds())
-            self._finished(r.key, report, r.options.notify, data.get("frames"))
+            self._finished(report, r.options.notify)
             return
         if action in (FinishAction.REQUEUE, FinishAction.RETRY):
             why = None
@@ -565,7 +564,7 @@ class HotFolder:
                                           log=logs, renderer=renderer)
             claims.file_failed(self.places, r.wj, report, self.inbox.media_in_use)
             log.info("%s: cancelled", r.name)
-            self._finished(r.key, report, r.options.notify, r.frames)
+            self._finished(report, r.options.notify)
             return
         kind = decision.failure or FailureKind.BUG
         if kind is FailureKind.CRASH:
@@ -581,14 +580,14 @@ class HotFolder:
         report = reports.final_report(**common, status=JobState.FAILED, error=error, log=logs, renderer=renderer)
         claims.file_failed(self.places, r.wj, report, self.inbox.media_in_use)
         log.error("%s: failed: %s", r.name, error)
-        self._finished(r.key, report, r.options.notify, r.frames)
+        self._finished(report, r.options.notify)
 
     def fail_before_start(self, wj: WorkJob, q: Queued, error: str) -> None:
         report = reports.final_report(name=wj.name, status=JobState.FAILED, priority=q.priority, started_at=now_local(),
                                       finished_at=now_local(), host=self.node.node_id, attempts=q.attempts + 1, error=error)
         claims.file_failed(self.places, wj, report, self.inbox.media_in_use)
         log.error("%s: failed: %s", wj.name, error)
-        self._finished(q.cand.key, report, q.options.notify, None)
+        self._finished(report, q.options.notify)
 
     # -- what people see
 

@@ -65,9 +65,7 @@ class ScanChanges:
     """What a rescan found that matters beyond the inbox."""
 
     new: list[str] = field(default_factory=list)           # keys seen for the first time
-    ready: list[str] = field(default_factory=list)         # keys that just became ready
     removed: list[str] = field(default_factory=list)       # keys gone from the inbox (deleted, taken)
-    ignored: list[str] = field(default_factory=list)       # keys found to be no project at all
     frames: dict[str, int | None] = field(default_factory=dict)   # keys whose frame count became known
     cancels: list[Path] | None = None                      # `.cancel` files seen (a full rescan only)
 
@@ -189,7 +187,7 @@ class Inbox:
         elif cand.signature != q.cand.signature or cand.mtime != q.cand.mtime:
             self.order_version += 1
         q.cand = cand
-        self._update(q, now, settings_for, changes)
+        self._update(q, now, settings_for)
 
     def _gone(self, key: str, changes: ScanChanges) -> None:
         if self.queued.pop(key, None) is not None:
@@ -215,8 +213,7 @@ class Inbox:
         except (OSError, ValueError, TypeError, AttributeError):
             pass
 
-    def _update(self, q: Queued, now: float, settings_for: Callable[[JobOptions], RenderSettings],
-                changes: ScanChanges) -> None:
+    def _update(self, q: Queued, now: float, settings_for: Callable[[JobOptions], RenderSettings]) -> None:
         """Look at a queued job again: settle, sidecar, what its project names (read on the
         inspector's thread, never here), then decisions.decide_ready."""
         cand = q.cand
@@ -234,13 +231,13 @@ class Inbox:
         q.inspected = info is not None
         if info is not None:
             q.media = list(info.media) if not cand.bundle else []
-            if q.frames != info.frames:
-                q.frames = changes.frames[cand.key] = info.frames
+            q.frames = info.frames
         # the job (with its sidecar) settles on its own; media it names once they are known
         settled = self.settle.observe(cand.key, cand.signature, now)
+        media_sig = media_signature(q.media)
         if info is not None and q.media:
-            settled = self.settle.observe(cand.key + MEDIA_KEY, media_signature(q.media), now) and settled
-        missing = [m for m in q.media if media_signature([m])[0][1] is None] if settled else []
+            settled = self.settle.observe(cand.key + MEDIA_KEY, media_sig, now) and settled
+        missing = [m for m, (_, sig) in zip(q.media, media_sig) if sig is None] if settled else []
         if settled and missing:
             q.missing_since = q.missing_since if q.missing_since is not None else now
             if q.missing_since == now:
@@ -255,11 +252,9 @@ class Inbox:
         ready = readiness is Readiness.READY
         if readiness is Readiness.IGNORED and q.readiness is not Readiness.IGNORED:
             log.info("%s: not a project (%s); ignored", display_name(cand.key), info.error if info else "")
-            changes.ignored.append(cand.key)
         q.readiness = readiness
         if ready and not q.ready:
             log.info("%s: queued (priority %d)", display_name(cand.key), q.priority)
-            changes.ready.append(cand.key)
         if ready != q.ready:
             self.order_version += 1
         q.ready = ready

@@ -17,7 +17,7 @@ from typing import Any, Hashable, Iterable, Mapping
 from hotfolder import boundedyaml
 from hotfolder.config import MAX_SIDECAR_PROBLEMS, ConfigError, parse_sidecar_data
 from hotfolder.decisions import media_conflict
-from hotfolder.errors import ProjectError
+from hotfolder.errors import ProjectError, clip
 from hotfolder.names import NAME_MAX, display_name, fit_name
 from hotfolder.project import PROJECT_SUFFIXES
 from hotfolder.queue import folder_priority, is_priority_folder
@@ -233,6 +233,13 @@ def bundle_project(folder: Path) -> Path | None:
     return folder / names[0] if len(names) == 1 else None
 
 
+def _signature(path: Path, st: os.stat_result, bundle: bool, sidecar: Path | None) -> Hashable:
+    """What changes whenever a job (or its sidecar; None: it has none) is being written: the
+    one signature rescans, watched paths and relooks all compare."""
+    own = tree_signature(path) if bundle else (st.st_size, st.st_mtime_ns)
+    return (own, _file_sig(sidecar) if sidecar is not None else None)
+
+
 def _candidate(inbox: Path, entry: os.DirEntry, rel_parts: tuple[str, ...], bundle: bool,
                priorities: Mapping[str, int], default: int, names: set[str],
                known: Mapping[str, Candidate]) -> Candidate | None:
@@ -244,17 +251,13 @@ def _candidate(inbox: Path, entry: os.DirEntry, rel_parts: tuple[str, ...], bund
     except OSError:
         return None  # gone meanwhile
     key = "/".join(rel_parts)
-    path = Path(entry.path) if bundle else None
-    sig: Hashable = tree_signature(path) if path is not None else (st.st_size, st.st_mtime_ns)
+    path = Path(entry.path)
     sidecar = sidecar_name(entry.name)
-    if sidecar in names:
-        sig = (sig, _file_sig(Path(entry.path).parent / sidecar))
-    else:
-        sig = (sig, None)
+    sig = _signature(path, st, bundle, path.parent / sidecar if sidecar in names else None)
     old = known.get(key)
     if old is not None and old.signature == sig and old.mtime == st.st_mtime:
         return old
-    return Candidate(key=key, path=path or Path(entry.path), name=entry.name, bundle=bundle,
+    return Candidate(key=key, path=path, name=entry.name, bundle=bundle,
                      folder_priority=folder_priority(rel_parts, priorities, default),
                      mtime=st.st_mtime, signature=sig)
 
@@ -297,15 +300,14 @@ def candidate_at(inbox: Path, parts: tuple[str, ...], priorities: Mapping[str, i
     if stat.S_ISDIR(st.st_mode):
         if not _holds_project(path):
             return None
-        sig: Hashable = tree_signature(path)
         bundle = True
     elif stat.S_ISREG(st.st_mode) and is_project_name(name):
-        sig, bundle = (st.st_size, st.st_mtime_ns), False
+        bundle = False
     else:
         return None
     return Candidate(key="/".join(parts), path=path, name=name, bundle=bundle,
                      folder_priority=folder_priority(parts, priorities, default), mtime=st.st_mtime,
-                     signature=(sig, _file_sig(path.parent / sidecar_name(name))))
+                     signature=_signature(path, st, bundle, path.parent / sidecar_name(name)))
 
 
 def restat(cand: Candidate) -> Candidate | None:
@@ -316,9 +318,7 @@ def restat(cand: Candidate) -> Candidate | None:
         return None
     if cand.bundle != stat.S_ISDIR(st.st_mode):
         return None
-    sig: Hashable = tree_signature(cand.path) if cand.bundle else (st.st_size, st.st_mtime_ns)
-    sig = (sig, _file_sig(cand.sidecar))
-    return replace(cand, mtime=st.st_mtime, signature=sig)
+    return replace(cand, mtime=st.st_mtime, signature=_signature(cand.path, st, cand.bundle, cand.sidecar))
 
 
 def scan_inbox(inbox: Path, priorities: Mapping[str, int], default_priority: int,
@@ -420,26 +420,6 @@ def media_problems(cand: Candidate, media: Iterable[Path], inbox: Path, prioriti
                                   priority_folders=[n for n in priorities] if base == inbox else [],
                                   holds_project=is_dir and _holds_project(m), at_inbox_top=base == inbox)
         if conflict is not None:
-            problems.append(f"{display_name(brief_path(rel))} {conflict.value}")
+            problems.append(f"{clip(display_name(rel))} {conflict.value}")
     return problems
 
-
-def brief_path(rel: str, limit: int = 80) -> str:
-    return rel if len(rel) <= limit else rel[: limit - 1] + "…"
-
-
-def named_media(project_file: Path) -> list[Path] | None:
-    """Media files a project names (audio, background image or video, fonts folder), resolved
-    next to it; None when the project does not load (the render will report why)."""
-    from hotfolder.errors import ProjectError
-    from hotfolder.project import load_project
-
-    try:
-        project = load_project(project_file)
-    except ProjectError:
-        return None
-    except Exception:  # an importer bug must not take the daemon down; the render reports it
-        log.exception("loading %s to find its media failed", project_file)
-        return None
-    m = project.media
-    return [Path(p) for p in (m.audio, m.background, m.video, m.fonts_dir) if p is not None]

@@ -33,12 +33,11 @@ RECOVER_PREFIX = ".recover-"
 @dataclass(frozen=True)
 class Recovered:
     """What became of a work folder: `report` when it was filed (done/ or failed/), `returned`
-    (inbox key, path, attempts, why) when it went back to the inbox; both None when there was
-    nothing to keep."""
+    (path, attempts, why) when it went back to the inbox; both None when there was nothing to
+    keep."""
 
-    key: str | None = None
     report: dict[str, Any] | None = None
-    returned: tuple[str, Path, int, str] | None = None
+    returned: tuple[Path, int, str] | None = None
     already_recorded: bool = False    # its report was written by the daemon that died
 
 
@@ -59,13 +58,6 @@ def probe_video(path: Path) -> tuple[int | None, float | None]:
         return frames, end
     except Exception:
         return None, None
-
-
-def _parse_time(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
 
 
 def _done_report(places: Places, stem: str, name: str) -> dict[str, Any] | None:
@@ -117,24 +109,22 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
     landed = bool(not delivered and publishing and not verified_ok and (places.root / publishing["video"]).is_file())
     if landed:  # renamed into done/ (no hard links) just before the daemon died: it is this job's
         delivered = publishing
+    done_report = _done_report(places, delivered["stem"], wj.name) if delivered else None
     action = decide_recovery(WorkFolderFacts(
         has_meta=True, only_lease=False, filing=bool(wj.meta.get(claims.FILING)), delivered=bool(delivered),
-        publishing_landed=landed,
-        report_in_done=bool(delivered) and _done_report(places, delivered["stem"], wj.name) is not None,
+        publishing_landed=landed, report_in_done=done_report is not None,
         verified_output=verified_ok, job_file=os.path.lexists(wj.job_path), attempts=attempts,
         max_attempts=max_attempts))
-    key = wj.meta["key"]
     log.warning("%s: %s was left by %s; taking it back (%s)", places.root, display_name(wj.name), who, action)
     if action is RecoveryAction.FINISH_FILING:
         report = claims.finish_filing(places, wj, in_use)
-        return Recovered(key=key, report=report)
+        return Recovered(report=report)
     if action is RecoveryAction.CLEAR_FILED:
         # its daemon stopped after writing the report but before clearing work/: filing it again
         # would overwrite that report, move its sources twice and notify twice
-        report = _done_report(places, delivered["stem"], wj.name)
         claims.release_media(places, wj, in_use)
         shutil.rmtree(mine, ignore_errors=True)
-        return Recovered(key=key, report=report, already_recorded=True)
+        return Recovered(report=done_report, already_recorded=True)
     if action is RecoveryAction.FILE_DONE:
         if delivered:
             stem, video, poster = delivered["stem"], delivered["video"], delivered.get("poster")
@@ -145,11 +135,11 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
             video, poster = places.rel(video_p), places.rel(poster_p) if poster_p else None
         frames, seconds = probe_video(places.root / video)
         report = reports.final_report(name=wj.name, status=JobState.DONE, priority=wj.meta.get("priority"),
-                                      started_at=_parse_time(wj.meta.get("started_at")), finished_at=now,
+                                      started_at=reports.parse_iso(wj.meta.get("started_at")), finished_at=now,
                                       host=host, attempts=attempts, output=video, poster=poster, frames=frames,
                                       video_duration=seconds, log=log_tail(wj.log_path, log_lines))
         claims.file_done(places, wj, stem, report, in_use)
-        return Recovered(key=key, report=report)
+        return Recovered(report=report)
     if action is RecoveryAction.FAIL_INTERRUPTED:
         error = (f"The render was interrupted {attempts} times (its process or machine stopped, last on "
                  f"{who}); it was not tried again.")
@@ -158,14 +148,14 @@ def recover(places: Places, d: Path, lease: Lease | None, *, our_lease: Lease, n
                                       error=reports.human_error(FailureKind.INTERRUPTED, error),
                                       log=log_tail(wj.log_path, log_lines))
         claims.file_failed(places, wj, report, in_use)
-        return Recovered(key=key, report=report)
+        return Recovered(report=report)
     if action is RecoveryAction.DROP:
         shutil.rmtree(mine, ignore_errors=True)
         return Recovered()
     back = claims.return_to_inbox(places, wj)
     if back is None:
         return Recovered()
-    return Recovered(key=key, returned=(back[0], back[1], attempts, f"interrupted on {who}"))
+    return Recovered(returned=(back[1], attempts, f"interrupted on {who}"))
 
 
 def quarantine(places: Places, folder: Path, original: str, now: datetime, host: str = HOST) -> Recovered:
@@ -181,4 +171,4 @@ def quarantine(places: Places, folder: Path, original: str, now: datetime, host:
     stem = claims.file_unreadable(places, folder, name, report)
     log.error("%s: work/%s could not be understood; moved to failed/%s", places.root, display_name(original),
               display_name(stem))
-    return Recovered(key=None, report=report)
+    return Recovered(report=report)

@@ -20,6 +20,14 @@ def iso(dt: datetime | None) -> str | None:
     return dt.isoformat(timespec="seconds") if dt is not None else None
 
 
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO 8601 time as written by `iso` (or by another node), or None for anything else."""
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def iso_in(now: datetime, seconds: float | None) -> str | None:
     return iso(now + timedelta(seconds=seconds)) if seconds is not None else None
 

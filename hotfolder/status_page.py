@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from hotfolder.atomic import write_text_atomic
+from hotfolder.reports import parse_iso
 
 
 REFRESH_SECONDS = 3
@@ -86,13 +87,7 @@ def format_duration(seconds: float | None) -> str:
     return f"{s}s"
 
 
-def parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
+parse_time = parse_iso   # one parser for every time the daemon writes
 
 
 def format_when(value: Any, now: datetime | None) -> str:
